@@ -1,0 +1,46 @@
+/* reel-job-manager.h: every recording of this reeld: creation, lookup, stop,
+ * live changes, and the clean shutdown on SIGTERM. Main context only. */
+#pragma once
+
+#include <glib-object.h>
+
+#include "api/reel-request.h"
+#include "config/reel-config.h"
+#include "jobs/reel-recording.h"
+
+G_BEGIN_DECLS
+
+#define REEL_TYPE_JOB_MANAGER (reel_job_manager_get_type ())
+G_DECLARE_FINAL_TYPE (ReelJobManager, reel_job_manager, REEL, JOB_MANAGER, GObject)
+
+/* Returns: (transfer full): a manager with no recordings */
+ReelJobManager *reel_job_manager_new (ReelConfig *config);
+
+/* Validated limits for request parsing, from the config. */
+void reel_job_manager_get_request_limits (ReelJobManager *self, ReelRequestLimits *limits);
+
+/* Creates and starts a recording. REEL_ERROR_AT_CAPACITY when max_recordings
+ * are active. A recording that fails to start is kept (state failed) and returned.
+ * @spec: (transfer full)
+ * Returns: (transfer full): the record */
+ReelRecording *reel_job_manager_create (ReelJobManager *self, ReelRecordingSpec *spec,
+                                        GError **error);
+
+/* Returns: (transfer none) (nullable): the record with @id */
+ReelRecording *reel_job_manager_get (ReelJobManager *self, const char *id);
+
+/* Returns: (transfer container) (element-type ReelRecording): newest first */
+GPtrArray *reel_job_manager_list (ReelJobManager *self);
+
+/* REEL_ERROR_NOT_FOUND or REEL_ERROR_WRONG_STATE (not active). */
+gboolean reel_job_manager_stop (ReelJobManager *self, const char *id, GError **error);
+
+gboolean reel_job_manager_patch (ReelJobManager *self, const char *id,
+                                 const ReelRecordingPatch *patch, GError **error);
+
+guint reel_job_manager_count_active (ReelJobManager *self);
+
+/* Stops every recording; @done runs once all are finalized (maybe at once). */
+void reel_job_manager_shutdown (ReelJobManager *self, GSourceFunc done, gpointer user_data);
+
+G_END_DECLS

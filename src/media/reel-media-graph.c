@@ -1,0 +1,860 @@
+/* reel-media-graph.c: the recording graph of one recording.
+ *
+ * Thread rule: every field is owned by the main context. Streaming threads only
+ * touch the atomic `failed` flag of an output (from the bus sync handler) and
+ * post work to the main context.
+ */
+#include "media/reel-media-graph.h"
+
+#include "base/reel-error.h"
+#include "media/reel-layout.h"
+#include "output/reel-output-bin.h"
+#include "output/reel-pipeline-template.h"
+
+#include <gst/base/gstaggregator.h>
+
+GST_DEBUG_CATEGORY_STATIC (reel_media_debug);
+#define GST_CAT_DEFAULT reel_media_debug
+
+#define AUDIO_RATE 48000
+#define BASE_TILE_SIZE 16
+
+static GQuark output_quark;
+
+typedef struct _Output Output;
+typedef struct _Input Input;
+
+struct _Output {
+  ReelMediaGraph *graph;      /* (unowned) */
+  char *id;
+  GstElement *bin;            /* (owned) */
+  GstPad *tee_pads[2];        /* video, audio (owned) */
+  gulong drop_probes[2];
+  gint failed;                /* atomic: set from the bus sync handler */
+  guint pending_unlinks;
+  gboolean detaching;
+  gboolean finalize;
+  gboolean timed_out;
+};
+
+struct _Input {
+  ReelMediaGraph *graph;      /* (unowned) */
+  char *track_id;
+  char *participant_id;
+  ReelMediaKind kind;
+  GstElement *bin;            /* (owned) */
+  GstPad *mixer_pad;          /* (owned) */
+  gboolean removing;
+  gboolean blocked;           /* set once, by the probe */
+};
+
+struct _ReelMediaGraph {
+  GObject parent_instance;
+  char *name;
+  guint width, height;
+  GstElement *pipeline;
+  GstElement *mixers[2];      /* indexed by ReelMediaKind */
+  GstElement *tees[2];
+  GHashTable *outputs;        /* id → Output */
+  GHashTable *inputs;         /* track id → Input */
+  GPtrArray *tiles;           /* (element-type Input) video inputs in join order, unowned */
+  guint bus_watch;
+  guint stop_timeout;
+  gboolean started;
+  gboolean stopping;
+  gboolean done;
+};
+
+G_DEFINE_FINAL_TYPE (ReelMediaGraph, reel_media_graph, G_TYPE_OBJECT)
+
+enum { SIG_STARTED, SIG_OUTPUT_FINISHED, SIG_OUTPUT_FAILED, SIG_FINISHED, SIG_FAILED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+static void output_free (Output *o);
+static void input_free (Input *in);
+static void finish (ReelMediaGraph *self);
+
+/* ---------- construction ---------- */
+
+static GHashTable *
+encoder_vars (const ReelMediaSettings *s)
+{
+  GHashTable *vars = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  g_hash_table_insert (vars, "bitrate_kbps", g_strdup_printf ("%u", s->bitrate_kbps));
+  g_hash_table_insert (vars, "bitrate_bps", g_strdup_printf ("%u", s->bitrate_kbps * 1000));
+  g_hash_table_insert (vars, "framerate", g_strdup_printf ("%u", s->framerate));
+  g_hash_table_insert (vars, "keyint", g_strdup_printf ("%u", s->framerate * 2));
+  g_hash_table_insert (vars, "width", g_strdup_printf ("%u", s->width));
+  g_hash_table_insert (vars, "height", g_strdup_printf ("%u", s->height));
+  g_hash_table_insert (vars, "audio_bitrate_bps", g_strdup_printf ("%u", s->audio_bitrate_kbps * 1000));
+  return vars;
+}
+
+static GstElement *
+make_element (const char *factory, const char *name, GError **error)
+{
+  GstElement *e = gst_element_factory_make (factory, name);
+  if (e == NULL)
+    g_set_error (error, REEL_ERROR, REEL_ERROR_MEDIA,
+                 "GStreamer element \"%s\" is missing: install its plugin", factory);
+  return e;
+}
+
+static GstElement *
+make_capsfilter (const char *name, GstCaps *caps /* transfer full */)
+{
+  GstElement *cf = gst_element_factory_make ("capsfilter", name);
+  g_object_set (cf, "caps", caps, NULL);
+  gst_caps_unref (caps);
+  return cf;
+}
+
+/* mixer → caps → queue → encoder → tee, for one kind. */
+static gboolean
+build_chain (ReelMediaGraph *self, ReelMediaKind kind, const ReelMediaSettings *s,
+             GHashTable *vars, GError **error)
+{
+  gboolean video = kind == REEL_MEDIA_KIND_VIDEO;
+  GstElement *mixer = make_element (video ? "compositor" : "audiomixer",
+                                    video ? "mix-video" : "mix-audio", error);
+  if (mixer == NULL)
+    return FALSE;
+  if (video)
+    g_object_set (mixer, "background", 1 /* black */, NULL);
+  /* A participant whose pad has no data yet (joining, reconnecting) must not hold
+   * back the whole timeline. */
+  gst_aggregator_set_ignore_inactive_pads (GST_AGGREGATOR (mixer), TRUE);
+
+  GstCaps *caps = video
+      ? gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, "I420",
+                             "width", G_TYPE_INT, (gint) s->width,
+                             "height", G_TYPE_INT, (gint) s->height,
+                             "framerate", GST_TYPE_FRACTION, (gint) s->framerate, 1,
+                             "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, NULL)
+      : gst_caps_new_simple ("audio/x-raw", "format", G_TYPE_STRING, "F32LE",
+                             "rate", G_TYPE_INT, AUDIO_RATE, "channels", G_TYPE_INT, 2,
+                             "layout", G_TYPE_STRING, "interleaved", NULL);
+  GstElement *cf = make_capsfilter (video ? "caps-video" : "caps-audio", caps);
+  GstElement *queue = gst_element_factory_make ("queue", video ? "queue-venc" : "queue-aenc");
+  GstElement *enc = reel_pipeline_template_make_bin (
+      s->pipelines_dir, video ? s->video_encoder : s->audio_encoder, vars,
+      video ? "enc-video" : "enc-audio", error);
+  if (enc == NULL) {
+    gst_object_unref (gst_object_ref_sink (mixer));
+    gst_object_unref (gst_object_ref_sink (cf));
+    gst_object_unref (gst_object_ref_sink (queue));
+    return FALSE;
+  }
+  GstElement *tee = gst_element_factory_make ("tee", video ? "tee-video" : "tee-audio");
+  g_object_set (tee, "allow-not-linked", TRUE, NULL);
+  gst_bin_add_many (GST_BIN (self->pipeline), mixer, cf, queue, enc, tee, NULL);
+  if (!gst_element_link_many (mixer, cf, queue, enc, tee, NULL)) {
+    g_set_error (error, REEL_ERROR, REEL_ERROR_MEDIA,
+                 "the %s encoder template does not fit the mixer output",
+                 video ? "video" : "audio");
+    return FALSE;
+  }
+  self->mixers[kind] = mixer;
+  self->tees[kind] = tee;
+  return TRUE;
+}
+
+/* A permanent input per mixer keeps the timeline live and gap-free when no
+ * participant is present: a transparent (alpha 0: skipped by the compositor)
+ * tiny picture and digital silence. */
+static gboolean
+add_base_inputs (ReelMediaGraph *self, const ReelMediaSettings *s)
+{
+  g_autofree char *vdesc = g_strdup_printf (
+      "videotestsrc is-live=true pattern=black ! video/x-raw,format=I420,width=%d,height=%d,framerate=%u/1",
+      BASE_TILE_SIZE, BASE_TILE_SIZE, s->framerate);
+  const char *adesc = "audiotestsrc is-live=true wave=silence samplesperbuffer=480 "
+                      "! audio/x-raw,rate=48000,channels=2";
+  const char *descs[2] = { [REEL_MEDIA_KIND_AUDIO] = adesc, [REEL_MEDIA_KIND_VIDEO] = vdesc };
+  for (int k = 0; k < 2; k++) {
+    GstElement *bin = gst_parse_bin_from_description (descs[k], TRUE, NULL);
+    if (bin == NULL)
+      return FALSE;
+    gst_object_set_name (GST_OBJECT (bin), k == REEL_MEDIA_KIND_VIDEO ? "in-base-video" : "in-base-audio");
+    gst_bin_add (GST_BIN (self->pipeline), bin);
+    g_autoptr (GstPad) src = gst_element_get_static_pad (bin, "src");
+    g_autoptr (GstPad) sink = gst_element_request_pad_simple (self->mixers[k], "sink_%u");
+    if (k == REEL_MEDIA_KIND_VIDEO)
+      g_object_set (sink, "alpha", 0.0, "zorder", 0, NULL);
+    if (gst_pad_link (src, sink) != GST_PAD_LINK_OK)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static Output *
+find_output_of (ReelMediaGraph *self, GstObject *obj)
+{
+  for (GstObject *o = obj ? gst_object_ref (obj) : NULL; o != NULL;) {
+    Output *out = g_object_get_qdata (G_OBJECT (o), output_quark);
+    GstObject *parent = gst_object_get_parent (o);
+    gst_object_unref (o);
+    if (out != NULL) {
+      g_clear_object (&parent);
+      return out;
+    }
+    o = parent;
+  }
+  return NULL;
+}
+
+/* Runs in the posting thread: mark an output failed before its error can flow
+ * back into the tee (the drop probe on the tee pad then swallows its buffers). */
+static GstBusSyncReply
+bus_sync_handler (GstBus *bus, GstMessage *msg, gpointer user_data)
+{
+  ReelMediaGraph *self = user_data;
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+    Output *o = find_output_of (self, GST_MESSAGE_SRC (msg));
+    if (o != NULL)
+      g_atomic_int_set (&o->failed, 1);
+  }
+  return GST_BUS_PASS;
+}
+
+static gboolean bus_watch (GstBus *bus, GstMessage *msg, gpointer user_data);
+
+/**
+ * reel_media_graph_new:
+ * Returns: (transfer full): a graph ready to start
+ */
+ReelMediaGraph *
+reel_media_graph_new (const ReelMediaSettings *s, GError **error)
+{
+  g_autoptr (ReelMediaGraph) self = g_object_new (REEL_TYPE_MEDIA_GRAPH, NULL);
+  self->name = g_strdup (s->name);
+  self->width = s->width;
+  self->height = s->height;
+  g_autofree char *pname = g_strdup_printf ("rec-%s", s->name);
+  self->pipeline = gst_pipeline_new (pname);
+  gst_object_ref_sink (self->pipeline);
+  /* Per-output EOS arrives as GstBinForwarded messages. */
+  g_object_set (self->pipeline, "message-forward", TRUE, NULL);
+
+  g_autoptr (GHashTable) vars = encoder_vars (s);
+  if (!build_chain (self, REEL_MEDIA_KIND_VIDEO, s, vars, error) ||
+      !build_chain (self, REEL_MEDIA_KIND_AUDIO, s, vars, error))
+    return NULL;
+  if (!add_base_inputs (self, s)) {
+    g_set_error (error, REEL_ERROR, REEL_ERROR_MEDIA, "cannot build the base inputs");
+    return NULL;
+  }
+  g_autoptr (GstBus) bus = gst_element_get_bus (self->pipeline);
+  gst_bus_set_sync_handler (bus, bus_sync_handler, self, NULL);
+  self->bus_watch = gst_bus_add_watch (bus, bus_watch, self);
+  return g_steal_pointer (&self);
+}
+
+/* ---------- layout ---------- */
+
+static void
+apply_layout (ReelMediaGraph *self)
+{
+  guint n = self->tiles->len;
+  g_autofree ReelRect *rects = g_new0 (ReelRect, MAX (n, 1));
+  if (!reel_layout_grid (n, (gint) self->width, (gint) self->height, 16, 9, rects))
+    return;
+  for (guint i = 0; i < n; i++) {
+    Input *in = g_ptr_array_index (self->tiles, i);
+    g_object_set (in->mixer_pad, "xpos", rects[i].x, "ypos", rects[i].y,
+                  "width", rects[i].width, "height", rects[i].height, NULL);
+  }
+  GST_INFO ("%s: layout grid with %u tiles", self->name, n);
+}
+
+/* ---------- inputs ---------- */
+
+/**
+ * reel_media_synthetic_source_new:
+ * Returns: (transfer floating): a live source bin
+ */
+GstElement *
+reel_media_synthetic_source_new (ReelMediaKind kind, guint32 rgb, double tone_hz,
+                                 guint width, guint height, guint framerate)
+{
+  g_autofree char *desc = NULL;
+  if (kind == REEL_MEDIA_KIND_VIDEO)
+    desc = g_strdup_printf (
+        "videotestsrc is-live=true pattern=ball animation-mode=frames "
+        "background-color=0x%08x foreground-color=0xffffffff "
+        "! video/x-raw,format=I420,width=%u,height=%u,framerate=%u/1",
+        0xff000000u | (rgb & 0xffffffu), width, height, framerate);
+  else
+    desc = g_strdup_printf ("audiotestsrc is-live=true wave=sine volume=0.2 freq=%.3f "
+                            "samplesperbuffer=960 ! audio/x-raw,rate=48000,channels=1",
+                            tone_hz);
+  return gst_parse_bin_from_description (desc, TRUE, NULL);
+}
+
+/**
+ * reel_media_graph_add_track:
+ * @source: (transfer floating): the track's raw media source
+ * Returns: %TRUE if the track is in the graph
+ */
+gboolean
+reel_media_graph_add_track (ReelMediaGraph *self, const char *participant_id,
+                            const char *track_id, ReelMediaKind kind, GstElement *source,
+                            GError **error)
+{
+  gst_object_ref_sink (source);
+  if (self->stopping || g_hash_table_contains (self->inputs, track_id)) {
+    gst_object_unref (source);
+    g_set_error (error, REEL_ERROR, REEL_ERROR_WRONG_STATE, "track %s cannot be added now", track_id);
+    return FALSE;
+  }
+  Input *in = g_new0 (Input, 1);
+  in->graph = self;
+  in->track_id = g_strdup (track_id);
+  in->participant_id = g_strdup (participant_id);
+  in->kind = kind;
+  in->bin = source;
+  g_autofree char *name = g_strdup_printf ("in-%s-%s", track_id,
+                                           kind == REEL_MEDIA_KIND_VIDEO ? "video" : "audio");
+  gst_object_set_name (GST_OBJECT (source), name);
+  gst_bin_add (GST_BIN (self->pipeline), gst_object_ref (source));
+  in->mixer_pad = gst_element_request_pad_simple (self->mixers[kind], "sink_%u");
+  g_autoptr (GstPad) src = gst_element_get_static_pad (source, "src");
+  if (kind == REEL_MEDIA_KIND_VIDEO)
+    /* Not sizing-policy=keep-aspect-ratio: 1.22.0 scales 640x360 into 480x360 with it. */
+    g_object_set (in->mixer_pad, "zorder", 1 + self->tiles->len, NULL);
+  if (src == NULL || gst_pad_link (src, in->mixer_pad) != GST_PAD_LINK_OK) {
+    g_set_error (error, REEL_ERROR, REEL_ERROR_MEDIA, "track %s: cannot link its source", track_id);
+    gst_element_release_request_pad (self->mixers[kind], in->mixer_pad);
+    gst_bin_remove (GST_BIN (self->pipeline), source);
+    input_free (in);
+    return FALSE;
+  }
+  g_hash_table_insert (self->inputs, in->track_id, in);
+  if (kind == REEL_MEDIA_KIND_VIDEO) {
+    g_ptr_array_add (self->tiles, in);
+    apply_layout (self);
+  }
+  gst_element_sync_state_with_parent (source);
+  GST_INFO ("%s: track %s (%s) added", self->name, track_id, participant_id);
+  return TRUE;
+}
+
+static void
+input_free (Input *in)
+{
+  g_clear_object (&in->mixer_pad);
+  g_clear_object (&in->bin);
+  g_free (in->track_id);
+  g_free (in->participant_id);
+  g_free (in);
+}
+
+static void
+teardown_element_async (GstElement *element, gpointer user_data)
+{
+  GstElement *bin = user_data;
+  GstObject *parent = gst_object_get_parent (GST_OBJECT (bin));
+  gst_element_set_state (bin, GST_STATE_NULL);
+  if (parent != NULL) {
+    gst_bin_remove (GST_BIN (parent), bin);
+    gst_object_unref (parent);
+  }
+}
+
+/* Sets @bin to NULL and removes it, off the main thread: a sink stuck in network
+ * I/O must not stall the main loop. */
+static void
+teardown_bin (ReelMediaGraph *self, GstElement *bin)
+{
+  gst_element_call_async (self->pipeline, teardown_element_async, gst_object_ref (bin),
+                          gst_object_unref);
+}
+
+static gboolean
+input_blocked_on_main (gpointer data)
+{
+  Input *in = data;
+  ReelMediaGraph *self = in->graph;
+  g_autoptr (GstPad) src = gst_element_get_static_pad (in->bin, "src");
+  gst_pad_unlink (src, in->mixer_pad);
+  /* The aggregator pad sees EOS before it goes, so the mixer stops waiting for it
+   * at once and the timeline runs on without a gap. */
+  gst_pad_send_event (in->mixer_pad, gst_event_new_eos ());
+  gst_element_release_request_pad (self->mixers[in->kind], in->mixer_pad);
+  /* Going to NULL flushes the still-blocked source pad: its thread ends with
+   * FLUSHING, not with a not-linked error. */
+  teardown_bin (self, in->bin);
+  GST_INFO ("%s: track %s removed", self->name, in->track_id);
+  g_hash_table_remove (self->inputs, in->track_id);
+  return G_SOURCE_REMOVE;
+}
+
+/* The pad stays blocked (GST_PAD_PROBE_OK on an IDLE probe) until the bin is torn
+ * down, so nothing is pushed into an unlinked pad. */
+static GstPadProbeReturn
+input_blocked (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Input *in = data;
+  if (!in->blocked) {
+    in->blocked = TRUE;
+    g_idle_add_full (G_PRIORITY_HIGH, input_blocked_on_main, in, NULL);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+/**
+ * reel_media_graph_remove_track:
+ * @track_id: a track added with reel_media_graph_add_track()
+ */
+void
+reel_media_graph_remove_track (ReelMediaGraph *self, const char *track_id)
+{
+  Input *in = g_hash_table_lookup (self->inputs, track_id);
+  if (in == NULL || in->removing)
+    return;
+  in->removing = TRUE;
+  if (in->kind == REEL_MEDIA_KIND_VIDEO) {
+    g_ptr_array_remove (self->tiles, in);
+    apply_layout (self);
+  }
+  g_autoptr (GstPad) src = gst_element_get_static_pad (in->bin, "src");
+  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_IDLE, input_blocked, in, NULL);
+}
+
+/**
+ * reel_media_graph_get_n_tiles:
+ * Returns: the number of video tiles on the canvas
+ */
+guint
+reel_media_graph_get_n_tiles (ReelMediaGraph *self)
+{
+  return self->tiles->len;
+}
+
+/* ---------- outputs ---------- */
+
+static void
+output_free (Output *o)
+{
+  for (int k = 0; k < 2; k++)
+    g_clear_object (&o->tee_pads[k]);
+  if (o->bin != NULL)
+    g_object_set_qdata (G_OBJECT (o->bin), output_quark, NULL);
+  g_clear_object (&o->bin);
+  g_free (o->id);
+  g_free (o);
+}
+
+static GstPadProbeReturn
+drop_if_failed (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Output *o = data;
+  return g_atomic_int_get (&o->failed) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+}
+
+/**
+ * reel_media_graph_add_output:
+ * @output_bin: (transfer floating): a bin from reel_output_bin_new()
+ * Returns: %TRUE if the output is linked
+ */
+gboolean
+reel_media_graph_add_output (ReelMediaGraph *self, const char *output_id,
+                             GstElement *output_bin, GError **error)
+{
+  gst_object_ref_sink (output_bin);
+  if (self->stopping || g_hash_table_contains (self->outputs, output_id)) {
+    gst_object_unref (output_bin);
+    g_set_error (error, REEL_ERROR, REEL_ERROR_WRONG_STATE, "output %s cannot be added now", output_id);
+    return FALSE;
+  }
+  Output *o = g_new0 (Output, 1);
+  o->graph = self;
+  o->id = g_strdup (output_id);
+  o->bin = output_bin;
+  g_object_set_qdata (G_OBJECT (output_bin), output_quark, o);
+  gst_bin_add (GST_BIN (self->pipeline), gst_object_ref (output_bin));
+  const char *pad_names[2] = { [REEL_MEDIA_KIND_AUDIO] = "audio", [REEL_MEDIA_KIND_VIDEO] = "video" };
+  for (int k = 0; k < 2; k++) {
+    g_autoptr (GstPad) sink = gst_element_get_static_pad (output_bin, pad_names[k]);
+    o->tee_pads[k] = gst_element_request_pad_simple (self->tees[k], "src_%u");
+    if (sink == NULL || gst_pad_link (o->tee_pads[k], sink) != GST_PAD_LINK_OK) {
+      g_set_error (error, REEL_ERROR, REEL_ERROR_MEDIA, "output %s: cannot link its %s input",
+                   output_id, pad_names[k]);
+      for (int j = 0; j <= k; j++)
+        gst_element_release_request_pad (self->tees[j], o->tee_pads[j]);
+      gst_bin_remove (GST_BIN (self->pipeline), output_bin);
+      output_free (o);
+      return FALSE;
+    }
+    o->drop_probes[k] = gst_pad_add_probe (o->tee_pads[k], GST_PAD_PROBE_TYPE_BUFFER |
+                                           GST_PAD_PROBE_TYPE_BUFFER_LIST, drop_if_failed, o, NULL);
+  }
+  g_hash_table_insert (self->outputs, o->id, o);
+  if (self->started) {
+    gst_element_sync_state_with_parent (output_bin);
+    reel_output_bin_request_keyframe (output_bin);
+  }
+  GST_INFO ("%s: output %s added", self->name, output_id);
+  return TRUE;
+}
+
+static void
+output_detached_on_main (ReelMediaGraph *self, Output *o)
+{
+  for (int k = 0; k < 2; k++) {
+    gst_pad_remove_probe (o->tee_pads[k], o->drop_probes[k]);
+    gst_element_release_request_pad (self->tees[k], o->tee_pads[k]);
+  }
+  if (o->finalize && !g_atomic_int_get (&o->failed)) {
+    /* The file gets its EOS; the forwarded EOS from the bin finishes the job. */
+    const char *names[2] = { "video", "audio" };
+    for (int k = 0; k < 2; k++) {
+      g_autoptr (GstPad) sink = gst_element_get_static_pad (o->bin, names[k]);
+      gst_pad_send_event (sink, gst_event_new_eos ());
+    }
+    return;
+  }
+  teardown_bin (self, o->bin);
+  g_hash_table_remove (self->outputs, o->id);
+}
+
+typedef struct {
+  ReelMediaGraph *self;
+  char *output_id;
+} UnlinkDone;
+
+static gboolean
+output_unlinked_on_main (gpointer data)
+{
+  UnlinkDone *d = data;
+  Output *o = g_hash_table_lookup (d->self->outputs, d->output_id);
+  if (o != NULL && --o->pending_unlinks == 0)
+    output_detached_on_main (d->self, o);
+  g_object_unref (d->self);
+  g_free (d->output_id);
+  g_free (d);
+  return G_SOURCE_REMOVE;
+}
+
+/* Unlinking inside the IDLE probe means no buffer is in flight on this tee pad;
+ * later pushes get NOT_LINKED, which the tee ignores (allow-not-linked). */
+static GstPadProbeReturn
+tee_pad_idle (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  UnlinkDone *d = data;
+  GstPad *peer = gst_pad_get_peer (pad);
+  if (peer != NULL) {
+    gst_pad_unlink (pad, peer);
+    gst_object_unref (peer);
+  }
+  g_idle_add_full (G_PRIORITY_HIGH, output_unlinked_on_main, d, NULL);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+static void
+output_detach (ReelMediaGraph *self, Output *o, gboolean finalize)
+{
+  if (o->detaching)
+    return;
+  o->detaching = TRUE;
+  o->finalize = finalize;
+  o->pending_unlinks = 2;
+  for (int k = 0; k < 2; k++) {
+    UnlinkDone *d = g_new0 (UnlinkDone, 1);
+    d->self = g_object_ref (self);
+    d->output_id = g_strdup (o->id);
+    gst_pad_add_probe (o->tee_pads[k], GST_PAD_PROBE_TYPE_IDLE, tee_pad_idle, d, NULL);
+  }
+}
+
+/**
+ * reel_media_graph_remove_output:
+ * @finalize: finish the output with EOS (files) rather than drop it
+ */
+void
+reel_media_graph_remove_output (ReelMediaGraph *self, const char *output_id, gboolean finalize)
+{
+  Output *o = g_hash_table_lookup (self->outputs, output_id);
+  if (o != NULL)
+    output_detach (self, o, finalize);
+}
+
+/**
+ * reel_media_graph_has_output:
+ * Returns: %TRUE while the output is part of the graph
+ */
+gboolean
+reel_media_graph_has_output (ReelMediaGraph *self, const char *output_id)
+{
+  return g_hash_table_contains (self->outputs, output_id);
+}
+
+/**
+ * reel_media_graph_output_timed_out:
+ * Returns: %TRUE if the output was still unfinished when the stop timeout hit
+ */
+gboolean
+reel_media_graph_output_timed_out (ReelMediaGraph *self, const char *output_id)
+{
+  Output *o = g_hash_table_lookup (self->outputs, output_id);
+  return o != NULL && o->timed_out;
+}
+
+/**
+ * reel_media_graph_get_output_sent_bytes:
+ * Returns: bytes, or -1 when unknown
+ */
+gint64
+reel_media_graph_get_output_sent_bytes (ReelMediaGraph *self, const char *output_id)
+{
+  Output *o = g_hash_table_lookup (self->outputs, output_id);
+  return o != NULL ? reel_output_bin_get_sent_bytes (o->bin) : -1;
+}
+
+/* ---------- bus ---------- */
+
+static void
+on_output_error (ReelMediaGraph *self, Output *o, GError *err, const char *debug)
+{
+  if (o->detaching && !o->finalize)
+    return; /* already on its way out */
+  GST_WARNING ("%s: output %s failed: %s (%s)", self->name, o->id, err->message,
+               debug ? debug : "");
+  g_autoptr (GError) error = NULL;
+  if (g_error_matches (err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NO_SPACE_LEFT))
+    error = g_error_new (REEL_ERROR, REEL_ERROR_DISK_FULL, "no space left on device");
+  else
+    error = g_error_new (REEL_ERROR, REEL_ERROR_OUTPUT_FAILED, "%s", err->message);
+  g_autofree char *id = g_strdup (o->id);
+  g_atomic_int_set (&o->failed, 1);
+  o->detaching = FALSE; /* a finalizing output that fails is dropped instead */
+  output_detach (self, o, FALSE);
+  g_signal_emit (self, signals[SIG_OUTPUT_FAILED], 0, id, error);
+}
+
+static void
+on_error (ReelMediaGraph *self, GstMessage *msg)
+{
+  g_autoptr (GError) err = NULL;
+  g_autofree char *debug = NULL;
+  gst_message_parse_error (msg, &err, &debug);
+  Output *o = find_output_of (self, GST_MESSAGE_SRC (msg));
+  if (o != NULL) {
+    on_output_error (self, o, err, debug);
+    return;
+  }
+  if (self->done)
+    return;
+  GST_ERROR ("%s: graph failed in %s: %s (%s)", self->name, GST_MESSAGE_SRC_NAME (msg),
+             err->message, debug ? debug : "");
+  GST_DEBUG_BIN_TO_DOT_FILE_WITH_TS (GST_BIN (self->pipeline), GST_DEBUG_GRAPH_SHOW_ALL, self->name);
+  g_autoptr (GError) error = g_error_new (REEL_ERROR, REEL_ERROR_MEDIA, "%s: %s",
+                                          GST_MESSAGE_SRC_NAME (msg), err->message);
+  self->done = TRUE;
+  g_clear_handle_id (&self->stop_timeout, g_source_remove);
+  gst_element_set_state (self->pipeline, GST_STATE_NULL);
+  g_signal_emit (self, signals[SIG_FAILED], 0, error);
+}
+
+static void
+on_forwarded (ReelMediaGraph *self, GstMessage *msg)
+{
+  const GstStructure *s = gst_message_get_structure (msg);
+  if (s == NULL || !gst_structure_has_name (s, "GstBinForwarded"))
+    return;
+  GstMessage *inner = NULL;
+  gst_structure_get (s, "message", GST_TYPE_MESSAGE, &inner, NULL);
+  if (inner == NULL)
+    return;
+  if (GST_MESSAGE_TYPE (inner) == GST_MESSAGE_EOS) {
+    Output *o = find_output_of (self, GST_MESSAGE_SRC (inner));
+    if (o != NULL && !g_atomic_int_get (&o->failed)) {
+      g_autofree char *id = g_strdup (o->id);
+      gboolean detached = o->detaching;
+      GST_INFO ("%s: output %s finalized", self->name, id);
+      if (detached) {
+        teardown_bin (self, o->bin);
+        g_hash_table_remove (self->outputs, id);
+      }
+      g_signal_emit (self, signals[SIG_OUTPUT_FINISHED], 0, id);
+    }
+  }
+  gst_message_unref (inner);
+}
+
+static gboolean
+bus_watch (GstBus *bus, GstMessage *msg, gpointer user_data)
+{
+  ReelMediaGraph *self = user_data;
+  switch (GST_MESSAGE_TYPE (msg)) {
+  case GST_MESSAGE_ERROR:
+    on_error (self, msg);
+    break;
+  case GST_MESSAGE_WARNING: {
+    g_autoptr (GError) err = NULL;
+    gst_message_parse_warning (msg, &err, NULL);
+    GST_WARNING ("%s: %s: %s", self->name, GST_MESSAGE_SRC_NAME (msg), err->message);
+    break;
+  }
+  case GST_MESSAGE_ELEMENT:
+    on_forwarded (self, msg);
+    break;
+  case GST_MESSAGE_EOS:
+    if (self->stopping)
+      finish (self);
+    break;
+  case GST_MESSAGE_LATENCY:
+    gst_bin_recalculate_latency (GST_BIN (self->pipeline));
+    break;
+  case GST_MESSAGE_STATE_CHANGED:
+    if (GST_MESSAGE_SRC (msg) == GST_OBJECT (self->pipeline) && !self->started) {
+      GstState new_state;
+      gst_message_parse_state_changed (msg, NULL, &new_state, NULL);
+      if (new_state == GST_STATE_PLAYING) {
+        self->started = TRUE;
+        g_signal_emit (self, signals[SIG_STARTED], 0);
+      }
+    }
+    break;
+  default:
+    break;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---------- lifecycle ---------- */
+
+/**
+ * reel_media_graph_start:
+ * Returns: %TRUE if the pipeline is going to PLAYING
+ */
+gboolean
+reel_media_graph_start (ReelMediaGraph *self, GError **error)
+{
+  if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    g_set_error (error, REEL_ERROR, REEL_ERROR_MEDIA, "the recording graph cannot start");
+    gst_element_set_state (self->pipeline, GST_STATE_NULL);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+finish (ReelMediaGraph *self)
+{
+  if (self->done)
+    return;
+  self->done = TRUE;
+  g_clear_handle_id (&self->stop_timeout, g_source_remove);
+  gst_element_set_state (self->pipeline, GST_STATE_NULL);
+  g_signal_emit (self, signals[SIG_FINISHED], 0);
+}
+
+static gboolean
+stop_timed_out (gpointer data)
+{
+  ReelMediaGraph *self = data;
+  self->stop_timeout = 0;
+  GHashTableIter it;
+  Output *o;
+  g_hash_table_iter_init (&it, self->outputs);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &o))
+    o->timed_out = TRUE;
+  GST_WARNING ("%s: outputs did not finalize in time", self->name);
+  finish (self);
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * reel_media_graph_stop:
+ * @timeout_s: how long the outputs may take to finalize
+ */
+void
+reel_media_graph_stop (ReelMediaGraph *self, guint timeout_s)
+{
+  if (self->stopping || self->done)
+    return;
+  self->stopping = TRUE;
+  if (!self->started) {
+    finish (self);
+    return;
+  }
+  /* EOS from every source: the mixers drain, the encoders flush, each output
+   * writes its trailer, and the pipeline posts EOS once every sink has it. */
+  gst_element_send_event (self->pipeline, gst_event_new_eos ());
+  self->stop_timeout = g_timeout_add_seconds (MAX (timeout_s, 1), stop_timed_out, self);
+}
+
+/**
+ * reel_media_graph_get_running_time:
+ * Returns: media time since start
+ */
+GstClockTime
+reel_media_graph_get_running_time (ReelMediaGraph *self)
+{
+  if (!self->started || self->done)
+    return GST_CLOCK_TIME_NONE;
+  return gst_element_get_current_running_time (self->pipeline);
+}
+
+/* ---------- GObject ---------- */
+
+static void
+reel_media_graph_dispose (GObject *object)
+{
+  ReelMediaGraph *self = REEL_MEDIA_GRAPH (object);
+  g_clear_handle_id (&self->stop_timeout, g_source_remove);
+  g_clear_handle_id (&self->bus_watch, g_source_remove);
+  if (self->pipeline != NULL) {
+    g_autoptr (GstBus) bus = gst_element_get_bus (self->pipeline);
+    gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
+    gst_element_set_state (self->pipeline, GST_STATE_NULL);
+  }
+  g_hash_table_remove_all (self->outputs);
+  g_hash_table_remove_all (self->inputs);
+  g_ptr_array_set_size (self->tiles, 0);
+  g_clear_object (&self->pipeline);
+  G_OBJECT_CLASS (reel_media_graph_parent_class)->dispose (object);
+}
+
+static void
+reel_media_graph_finalize (GObject *object)
+{
+  ReelMediaGraph *self = REEL_MEDIA_GRAPH (object);
+  g_hash_table_unref (self->outputs);
+  g_hash_table_unref (self->inputs);
+  g_ptr_array_unref (self->tiles);
+  g_free (self->name);
+  G_OBJECT_CLASS (reel_media_graph_parent_class)->finalize (object);
+}
+
+static void
+reel_media_graph_init (ReelMediaGraph *self)
+{
+  self->outputs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) output_free);
+  self->inputs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) input_free);
+  self->tiles = g_ptr_array_new ();
+}
+
+static void
+reel_media_graph_class_init (ReelMediaGraphClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  object_class->dispose = reel_media_graph_dispose;
+  object_class->finalize = reel_media_graph_finalize;
+  GST_DEBUG_CATEGORY_INIT (reel_media_debug, "reel-media", 0, "reel recording graph");
+  output_quark = g_quark_from_static_string ("reel-output");
+
+  signals[SIG_STARTED] = g_signal_new ("started", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                       0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIG_OUTPUT_FINISHED] = g_signal_new ("output-finished", G_TYPE_FROM_CLASS (klass),
+                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                               G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[SIG_OUTPUT_FAILED] = g_signal_new ("output-failed", G_TYPE_FROM_CLASS (klass),
+                                             G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                             G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_ERROR);
+  signals[SIG_FINISHED] = g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                        0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIG_FAILED] = g_signal_new ("failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                      0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
+}

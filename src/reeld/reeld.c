@@ -1,0 +1,100 @@
+/* reeld: the reel daemon. Thin: load the config, start the API, run the loop,
+ * finalize every recording on SIGTERM. */
+#include "api/reel-api-server.h"
+#include "base/reel-error.h"
+#include "base/reel-log.h"
+#include "config/reel-config.h"
+#include "jobs/reel-job-manager.h"
+#include "reel-build-config.h"
+
+#include <glib-unix.h>
+#include <gst/gst.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define EXIT_CONFIG 78 /* EX_CONFIG: systemd's RestartPreventExitStatus */
+
+typedef struct {
+  GMainLoop *loop;
+  ReelJobManager *manager;
+  gboolean stopping;
+} Daemon;
+
+static gboolean
+all_finalized (gpointer data)
+{
+  Daemon *d = data;
+  g_message ("every recording is finalized; exiting");
+  g_main_loop_quit (d->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_terminate (gpointer data)
+{
+  Daemon *d = data;
+  if (d->stopping)
+    return G_SOURCE_CONTINUE;
+  d->stopping = TRUE;
+  g_message ("stopping: finalizing %u recording(s)", reel_job_manager_count_active (d->manager));
+  reel_job_manager_shutdown (d->manager, all_finalized, d);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+parse_args (int *argc, char ***argv, char **config_path, GError **error)
+{
+  gboolean version = FALSE;
+  GOptionEntry entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, config_path, "Configuration file", "FILE" },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- reel recording daemon");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!g_option_context_parse (ctx, argc, argv, error))
+    return FALSE;
+  if (version) {
+    printf ("reeld %s\n", REEL_VERSION);
+    exit (EXIT_SUCCESS);
+  }
+  return TRUE;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *config_path = NULL;
+  g_autoptr (GError) error = NULL;
+  if (!parse_args (&argc, &argv, &config_path, &error)) {
+    fprintf (stderr, "reeld: %s\n", error->message);
+    return EXIT_CONFIG;
+  }
+  g_autoptr (ReelConfig) config = reel_config_load (config_path, &error);
+  if (config == NULL) {
+    fprintf (stderr, "reeld: invalid configuration: %s\n", error->message);
+    return EXIT_CONFIG;
+  }
+  reel_log_init (config->log_level);
+  gst_init (NULL, NULL);
+
+  g_autoptr (ReelJobManager) manager = reel_job_manager_new (config);
+  g_autoptr (ReelApiServer) api = reel_api_server_new (config, manager);
+  g_autofree char *uri = NULL;
+  if (!reel_api_server_listen (api, &uri, &error)) {
+    fprintf (stderr, "reeld: cannot listen on %s:%u: %s\n", config->listen_host,
+             config->listen_port, error->message);
+    return EXIT_FAILURE;
+  }
+  if (config->token == NULL || config->token[0] == '\0')
+    g_warning ("no [api] token is configured: every /v1 request will be refused");
+
+  Daemon d = { .loop = g_main_loop_new (NULL, FALSE), .manager = manager };
+  g_unix_signal_add (SIGTERM, on_terminate, &d);
+  g_unix_signal_add (SIGINT, on_terminate, &d);
+  fprintf (stderr, "reeld: listening on %s\n", uri);
+  fflush (stderr);
+  g_main_loop_run (d.loop);
+  g_main_loop_unref (d.loop);
+  return EXIT_SUCCESS;
+}

@@ -1,0 +1,97 @@
+/* reel-room.c: the ReelRoom interface and its signals. */
+#include "sfu/reel-room.h"
+
+G_DEFINE_BOXED_TYPE (ReelTrackInfo, reel_track_info, reel_track_info_copy, reel_track_info_free)
+G_DEFINE_INTERFACE (ReelRoom, reel_room, G_TYPE_OBJECT)
+
+enum { SIG_JOINED, SIG_LEFT, SIG_TRACK_ADDED, SIG_TRACK_REMOVED, SIG_FAILED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+/**
+ * reel_track_kind_to_string:
+ * Returns: (transfer none): "audio" or "video"
+ */
+const char *
+reel_track_kind_to_string (ReelTrackKind kind)
+{
+  return kind == REEL_TRACK_VIDEO ? "video" : "audio";
+}
+
+/**
+ * reel_track_info_copy:
+ * Returns: (transfer full): a copy
+ */
+ReelTrackInfo *
+reel_track_info_copy (const ReelTrackInfo *info)
+{
+  return g_memdup2 (info, sizeof *info);
+}
+
+void
+reel_track_info_free (ReelTrackInfo *info)
+{
+  g_free (info);
+}
+
+static void
+reel_room_default_init (ReelRoomInterface *iface)
+{
+  GType t = G_TYPE_FROM_INTERFACE (iface);
+  signals[SIG_JOINED] = g_signal_new ("participant-joined", t, G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                                      NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  signals[SIG_LEFT] = g_signal_new ("participant-left", t, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                    G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[SIG_TRACK_ADDED] = g_signal_new ("track-added", t, G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                                           NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING,
+                                           REEL_TYPE_TRACK_INFO);
+  signals[SIG_TRACK_REMOVED] = g_signal_new ("track-removed", t, G_SIGNAL_RUN_LAST, 0, NULL,
+                                             NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING,
+                                             G_TYPE_STRING);
+  signals[SIG_FAILED] = g_signal_new ("failed", t, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                      G_TYPE_NONE, 1, G_TYPE_ERROR);
+}
+
+void
+reel_room_join (ReelRoom *self)
+{
+  g_return_if_fail (REEL_IS_ROOM (self));
+  REEL_ROOM_GET_IFACE (self)->join (self);
+}
+
+void
+reel_room_leave (ReelRoom *self)
+{
+  g_return_if_fail (REEL_IS_ROOM (self));
+  REEL_ROOM_GET_IFACE (self)->leave (self);
+}
+
+void
+reel_room_emit_participant_joined (ReelRoom *self, const char *participant_id, const char *name)
+{
+  g_signal_emit (self, signals[SIG_JOINED], 0, participant_id, name);
+}
+
+void
+reel_room_emit_participant_left (ReelRoom *self, const char *participant_id)
+{
+  g_signal_emit (self, signals[SIG_LEFT], 0, participant_id);
+}
+
+void
+reel_room_emit_track_added (ReelRoom *self, const char *participant_id, const char *track_id,
+                            const ReelTrackInfo *info)
+{
+  g_signal_emit (self, signals[SIG_TRACK_ADDED], 0, participant_id, track_id, info);
+}
+
+void
+reel_room_emit_track_removed (ReelRoom *self, const char *participant_id, const char *track_id)
+{
+  g_signal_emit (self, signals[SIG_TRACK_REMOVED], 0, participant_id, track_id);
+}
+
+void
+reel_room_emit_failed (ReelRoom *self, const GError *error)
+{
+  g_signal_emit (self, signals[SIG_FAILED], 0, error);
+}
