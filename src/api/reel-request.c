@@ -156,7 +156,7 @@ scan_hex4 (JsonScan *s, gunichar *value)
 static gboolean
 scan_unicode_escape (JsonScan *s)
 {
-  gunichar c, low;
+  gunichar c = 0, low = 0;
 
   if (!scan_hex4 (s, &c))
     return FALSE;
@@ -296,12 +296,12 @@ scan_value (JsonScan *s)
 static gboolean
 check_json_text (const char *body, gsize length, GError **error)
 {
-  const char *bad = NULL;
+  const char *bad = memchr (body, '\0', length);
   JsonScan scan = { body, body, body + length, 0, NULL };
 
-  if (memchr (body, '\0', length) != NULL) {
-    g_set_error (error, REEL_ERROR, REEL_ERROR_MALFORMED_JSON, "body: contains a NUL byte at byte %"
-                 G_GSIZE_FORMAT, (gsize) ((const char *) memchr (body, '\0', length) - body));
+  if (bad != NULL) {
+    g_set_error (error, REEL_ERROR, REEL_ERROR_MALFORMED_JSON,
+                 "body: contains a NUL byte at byte %" G_GSIZE_FORMAT, (gsize) (bad - body));
     return FALSE;
   }
   if (!g_utf8_validate_len (body, length, &bad)) {
@@ -325,8 +325,9 @@ check_json_text (const char *body, gsize length, GError **error)
   return TRUE;
 }
 
-/* Nesting depth of @node (1 for a scalar or an empty container) is at most @budget;
- * adds the sizes of every object to @members. Recursion stops at @budget. */
+/* Checks that @node nests at most @budget objects and arrays deep (the root object
+ * counts as one), and adds the member counts of its objects to @members. Recursion
+ * stops at @budget, so this is safe on any tree. */
 static gboolean
 walk_tree (JsonNode *node, guint budget, guint *members)
 {
@@ -460,15 +461,32 @@ echo (const char *text)
   return g_string_free (out, FALSE);
 }
 
-/* Returns: (transfer full): the path of member @name of the object at @parent
- * ("" for the body). */
+/* A member name that can stand in a path as is: not empty, not long, and nothing that
+ * could be taken for path syntax or for the ": " ending the path. */
+static gboolean
+is_plain_name (const char *name)
+{
+  gsize len = strlen (name);
+  if (len == 0 || len > ECHO_MAX)
+    return FALSE;
+  for (const char *p = name; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && *p != '_' && *p != '-')
+      return FALSE;
+  return TRUE;
+}
+
+/* Returns: (transfer full): the path of member @name of the object at @parent ("" for
+ * the body): "parent.name", or "parent[\"name\"]" with @name echoed if it is not plain. */
 static char *
 path_member (const char *parent, const char *name)
 {
-  g_autofree char *shown = *name != '\0' ? echo (name) : g_strdup ("\"\"");
+  if (!is_plain_name (name)) {
+    g_autofree char *shown = echo (name);
+    return g_strdup_printf ("%s[\"%s\"]", parent, shown);
+  }
   if (*parent == '\0')
-    return g_steal_pointer (&shown);
-  return g_strdup_printf ("%s.%s", parent, shown);
+    return g_strdup (name);
+  return g_strdup_printf ("%s.%s", parent, name);
 }
 
 static char *
@@ -636,7 +654,7 @@ static gboolean
 optional_int (JsonObject *obj, const char *parent, const IntRule *rule, gint64 *value, GError **error)
 {
   JsonNode *node = json_object_get_member (obj, rule->name);
-  gint64 v;
+  gint64 v = 0;
 
   if (node == NULL)
     return TRUE;
@@ -657,7 +675,7 @@ optional_int (JsonObject *obj, const char *parent, const IntRule *rule, gint64 *
 static gboolean
 parse_layout (JsonNode *node, const char *path, ReelLayoutKind *layout, GError **error)
 {
-  const char *name;
+  const char *name = NULL;
 
   if (!want_string (node, path, &name, error))
     return FALSE;
@@ -697,7 +715,7 @@ parse_name (JsonObject *obj, const char *parent, char **name, GError **error)
 {
   g_autofree char *path = path_member (parent, "name");
   JsonNode *node = need (obj, "name", path, error);
-  const char *text;
+  const char *text = NULL;
 
   if (node == NULL || !want_string (node, path, &text, error))
     return FALSE;
@@ -836,7 +854,7 @@ parse_provider (JsonObject *room, ReelProvider *provider, GError **error)
 {
   const char *path = "room.provider";
   JsonNode *node = need (room, "provider", path, error);
-  const char *name;
+  const char *name = NULL;
 
   if (node == NULL || !want_string (node, path, &name, error))
     return FALSE;
@@ -857,7 +875,7 @@ parse_room (JsonObject *body, const ReelRequestLimits *limits, GError **error)
   static const char *const known[] = { "provider", "participants", NULL };
   JsonNode *node = need (body, "room", "room", error);
   JsonObject *room = node != NULL ? want_object (node, "room", error) : NULL;
-  ReelProvider provider;
+  ReelProvider provider = REEL_PROVIDER_SYNTHETIC;
 
   if (room == NULL || !parse_provider (room, &provider, error) ||
       !check_members (room, "room", known, FALSE, error))
@@ -869,10 +887,32 @@ parse_room (JsonObject *body, const ReelRequestLimits *limits, GError **error)
   return g_steal_pointer (&spec);
 }
 
+/* An IP address, or a DNS name: dot-separated labels of 1 to 63 letters, digits and
+ * inner hyphens, at most 253 bytes, an optional final dot. */
 static gboolean
-is_host_char (char c)
+is_valid_host (const char *host)
 {
-  return g_ascii_isalnum (c) || c == '.' || c == '-' || c == ':' || c == '_';
+  gsize len = strlen (host);
+  gsize label = 0;
+
+  if (g_hostname_is_ip_address (host))
+    return TRUE;
+  if (len == 0 || len > 253 || host[0] == '.')
+    return FALSE;
+  for (gsize i = 0; i < len; i++) {
+    char c = host[i];
+    if (c == '.') {
+      if (label == 0 || host[i - 1] == '-')
+        return FALSE;
+      label = 0;
+    } else if (g_ascii_isalnum (c) || (c == '-' && label > 0)) {
+      if (++label > 63)
+        return FALSE;
+    } else {
+      return FALSE;
+    }
+  }
+  return host[len - 1] != '-';
 }
 
 static gboolean
@@ -882,9 +922,8 @@ check_rtmp_uri (GUri *uri, const char *path, GError **error)
 
   if (host == NULL || *host == '\0')
     return invalid (error, path, "must include a host");
-  for (const char *p = host; *p != '\0'; p++)
-    if (!is_host_char (*p))
-      return invalid (error, path, "must include a valid host");
+  if (!is_valid_host (host))
+    return invalid (error, path, "must include a valid host name or IP address");
   if (g_uri_get_userinfo (uri) != NULL)
     return invalid (error, path, "must not contain user info (user:password@)");
   if (g_uri_get_port (uri) == 0)
@@ -918,7 +957,7 @@ parse_rtmp_url (JsonObject *obj, const char *parent, char **url, GError **error)
 {
   g_autofree char *path = path_member (parent, "url");
   JsonNode *node = need (obj, "url", path, error);
-  const char *text;
+  const char *text = NULL;
 
   if (node == NULL || !want_string (node, path, &text, error) || !check_rtmp_url (text, path, error))
     return FALSE;
@@ -931,7 +970,7 @@ parse_file_format (JsonObject *obj, const char *parent, ReelFileFormat *format, 
 {
   g_autofree char *path = path_member (parent, "format");
   JsonNode *node = need (obj, "format", path, error);
-  const char *name;
+  const char *name = NULL;
 
   if (node == NULL || !want_string (node, path, &name, error))
     return FALSE;
@@ -951,7 +990,7 @@ parse_output_type (JsonObject *obj, const char *parent, ReelOutputType *type, GE
 {
   g_autofree char *path = path_member (parent, "type");
   JsonNode *node = need (obj, "type", path, error);
-  const char *name;
+  const char *name = NULL;
 
   if (node == NULL || !want_string (node, path, &name, error))
     return FALSE;
@@ -973,7 +1012,7 @@ parse_output (JsonNode *node, const char *path, GError **error)
   static const char *const file_members[] = { "type", "format", NULL };
   static const char *const rtmp_members[] = { "type", "url", NULL };
   JsonObject *obj = want_object (node, path, error);
-  ReelOutputType type;
+  ReelOutputType type = REEL_OUTPUT_FILE;
 
   if (obj == NULL || !parse_output_type (obj, path, &type, error) ||
       !check_members (obj, path, type == REEL_OUTPUT_FILE ? file_members : rtmp_members, TRUE, error))

@@ -27,6 +27,7 @@ typedef struct _Input Input;
 struct _Output {
   ReelMediaGraph *graph;      /* (unowned) */
   char *id;
+  guint serial;               /* tells apart a retried output from its predecessor */
   GstElement *bin;            /* (owned) */
   GstPad *tee_pads[2];        /* video, audio (owned) */
   gulong drop_probes[2];
@@ -58,6 +59,7 @@ struct _ReelMediaGraph {
   GHashTable *outputs;        /* id → Output */
   GHashTable *inputs;         /* track id → Input */
   GPtrArray *tiles;           /* (element-type Input) video inputs in join order, unowned */
+  guint next_output_serial;
   guint bus_watch;
   guint stop_timeout;
   gboolean started;
@@ -470,9 +472,15 @@ reel_media_graph_add_output (ReelMediaGraph *self, const char *output_id,
   Output *o = g_new0 (Output, 1);
   o->graph = self;
   o->id = g_strdup (output_id);
+  o->serial = ++self->next_output_serial;
   o->bin = output_bin;
   g_object_set_qdata (G_OBJECT (output_bin), output_quark, o);
   gst_bin_add (GST_BIN (self->pipeline), gst_object_ref (output_bin));
+  /* Mid-recording the bin must be PLAYING before the tee can push into it: a pad
+   * of a bin still in NULL answers FLUSHING, which the tee passes upstream and
+   * which silently pauses the encoder and the mixer. */
+  if (self->started)
+    gst_element_sync_state_with_parent (output_bin);
   const char *pad_names[2] = { [REEL_MEDIA_KIND_AUDIO] = "audio", [REEL_MEDIA_KIND_VIDEO] = "video" };
   for (int k = 0; k < 2; k++) {
     g_autoptr (GstPad) sink = gst_element_get_static_pad (output_bin, pad_names[k]);
@@ -490,10 +498,8 @@ reel_media_graph_add_output (ReelMediaGraph *self, const char *output_id,
                                            GST_PAD_PROBE_TYPE_BUFFER_LIST, drop_if_failed, o, NULL);
   }
   g_hash_table_insert (self->outputs, o->id, o);
-  if (self->started) {
-    gst_element_sync_state_with_parent (output_bin);
+  if (self->started)
     reel_output_bin_request_keyframe (output_bin);
-  }
   GST_INFO ("%s: output %s added", self->name, output_id);
   return TRUE;
 }
@@ -521,6 +527,7 @@ output_detached_on_main (ReelMediaGraph *self, Output *o)
 typedef struct {
   ReelMediaGraph *self;
   char *output_id;
+  guint serial;
 } UnlinkDone;
 
 static gboolean
@@ -528,7 +535,7 @@ output_unlinked_on_main (gpointer data)
 {
   UnlinkDone *d = data;
   Output *o = g_hash_table_lookup (d->self->outputs, d->output_id);
-  if (o != NULL && --o->pending_unlinks == 0)
+  if (o != NULL && o->serial == d->serial && --o->pending_unlinks == 0)
     output_detached_on_main (d->self, o);
   g_object_unref (d->self);
   g_free (d->output_id);
@@ -563,6 +570,7 @@ output_detach (ReelMediaGraph *self, Output *o, gboolean finalize)
     UnlinkDone *d = g_new0 (UnlinkDone, 1);
     d->self = g_object_ref (self);
     d->output_id = g_strdup (o->id);
+    d->serial = o->serial;
     gst_pad_add_probe (o->tee_pads[k], GST_PAD_PROBE_TYPE_IDLE, tee_pad_idle, d, NULL);
   }
 }
@@ -761,6 +769,7 @@ stop_timed_out (gpointer data)
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &o))
     o->timed_out = TRUE;
   GST_WARNING ("%s: outputs did not finalize in time", self->name);
+  GST_DEBUG_BIN_TO_DOT_FILE_WITH_TS (GST_BIN (self->pipeline), GST_DEBUG_GRAPH_SHOW_ALL, self->name);
   finish (self);
   return G_SOURCE_REMOVE;
 }

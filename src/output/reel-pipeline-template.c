@@ -110,8 +110,11 @@ reel_pipeline_template_make_bin (const char *dir, const char *name, GHashTable *
   if (desc == NULL)
     return NULL;
   g_autoptr (GError) local = NULL;
-  GstElement *bin = gst_parse_bin_from_description_full (
-      desc, TRUE, NULL, GST_PARSE_FLAG_FATAL_ERRORS | GST_PARSE_FLAG_NO_SINGLE_ELEMENT_BINS, &local);
+  /* Not GST_PARSE_FLAG_NO_SINGLE_ELEMENT_BINS: with it a multi-element fragment
+   * comes back as a nested GstPipeline, whose own clock and EOS handling break
+   * the recording pipeline when the fragment is removed mid-recording. */
+  GstElement *bin = gst_parse_bin_from_description_full (desc, TRUE, NULL,
+                                                         GST_PARSE_FLAG_FATAL_ERRORS, &local);
   if (bin == NULL) {
     g_set_error (error, REEL_ERROR, REEL_ERROR_CONFIG_INVALID,
                  "pipeline template %s: %s", name, local ? local->message : "cannot parse");

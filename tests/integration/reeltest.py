@@ -100,7 +100,7 @@ def add_cleanup(tc, fn, *args):
 def failed(tc):
     """Whether the test (or, for a class, any test of it) failed: decides log dumps."""
     if isinstance(tc, type):
-        return getattr(tc, "_any_failed", True)
+        return not getattr(tc, "_class_ready", False) or getattr(tc, "_any_failed", True)
     if isinstance(tc, ReelTestCase):
         return tc.outcome_failed()
     return True
@@ -157,17 +157,34 @@ class ReelTestCase(unittest.TestCase):
             type(self)._any_failed = True
 
     def outcome_failed(self):
-        outcome = getattr(self, "_outcome", None)
-        if outcome is None:
+        """Whether this test (or one of its subtests) has failed or errored so far."""
+        result = getattr(getattr(self, "_outcome", None), "result", None)
+        if result is None:
             return True
-        if hasattr(outcome, "success"):
-            return not outcome.success
-        return True
+        for test, _ in list(getattr(result, "failures", [])) + list(getattr(result, "errors", [])):
+            if test is self or getattr(test, "test_case", None) is self:
+                return True
+        return False
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls._any_failed = False
+
+    def __init_subclass__(cls, **kwargs):
+        # Remember whether the subclass's setUpClass completed: if it raised, no test runs
+        # and the class fixtures' cleanups must still dump their logs.
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("setUpClass")
+        if own is None:
+            return
+        func = own.__func__
+
+        def wrapped(klass):
+            klass._class_ready = False
+            func(klass)
+            klass._class_ready = True
+        cls.setUpClass = classmethod(wrapped)
 
 
 def main():
@@ -398,6 +415,11 @@ class ReelDaemon:
             raw = resp.read()
             self.last_headers = dict(resp.getheaders())
             status = resp.status
+        except (http.client.HTTPException, OSError) as e:
+            raise AssertionError("%s %s: no HTTP answer (%s: %s); reeld %s\n%s"
+                                 % (method, path[:100], type(e).__name__, e,
+                                    "is running" if self.running() else "exited with %s" % self.proc.poll(),
+                                    self.log_tail())) from e
         finally:
             conn.close()
         try:
@@ -481,6 +503,23 @@ class ReelDaemon:
                 raise AssertionError("recording %s still %s after %.0fs (waiting for %s):\n%s\n%s"
                                      % (rec_id, rec.get("state"), timeout, "|".join(states), pretty(rec),
                                         self.log_tail()))
+            time.sleep(interval)
+
+    def wait_output(self, rec_id, states, timeout=15, interval=0.1, **match):
+        """Polls until the one output matching `match` (e.g. id="out_1", type="rtmp") has a
+        state in `states` (None in states = the output is gone); returns it (or None)."""
+        if isinstance(states, str):
+            states = (states,)
+        deadline = time.monotonic() + timeout
+        while True:
+            rec = self.get(rec_id)
+            found = [o for o in rec.get("outputs") or [] if all(o.get(k) == v for k, v in match.items())]
+            out = found[0] if len(found) == 1 else None
+            if (out.get("state") if out else None) in states:
+                return out
+            if time.monotonic() >= deadline:
+                raise AssertionError("output %s not in state %s after %.0fs:\n%s\n%s"
+                                     % (match, "|".join(map(str, states)), timeout, pretty(rec), self.log_tail()))
             time.sleep(interval)
 
     def recording_files(self):
@@ -584,9 +623,10 @@ rtmp { server { listen 127.0.0.1:%(port)d; application live { live on; record al
     def start(self, timeout=10):
         if not os.path.exists(self.MODULE):
             raise unittest.SkipTest("nginx rtmp module missing (%s)" % self.MODULE)
-        self.proc = subprocess.Popen(
-            ["nginx", "-c", self.conf, "-p", self.dir, "-e", os.path.join(self.dir, "error.log")],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "stderr.log"), "w"))
+        with open(os.path.join(self.dir, "stderr.log"), "w") as err:
+            self.proc = subprocess.Popen(
+                ["nginx", "-c", self.conf, "-p", self.dir, "-e", os.path.join(self.dir, "error.log")],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
         deadline = time.monotonic() + timeout
         while not port_open(self.port):
             if self.proc.poll() is not None or time.monotonic() > deadline:

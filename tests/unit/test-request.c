@@ -199,6 +199,9 @@ test_boundaries (void)
     WITH_OUT ("{'type':'rtmp','url':'rtmps://live.example.com/app/key?x=1'}"),
     WITH_OUT ("{'type':'rtmp','url':'rtmp://[::1]:1935/live/key'}"),
     WITH_OUT ("{'type':'rtmp','url':'rtmp://host'}"),
+    WITH_OUT ("{'type':'rtmp','url':'rtmp://a-b.example.com./live/key'}"),
+    WITH_OUT ("{'type':'rtmp','url':'rtmp://10.0.0.1:1935/live/key'}"),
+    WITH_OUT ("{'type':'rtmp','url':'rtmp://[fe80::1%25eth0]/live/key'}"),
     WITH_OUT ("{'format':'mkv','type':'file'}"),
     "  \r\n\t{" ROOM "," OUT "}  \n",
   };
@@ -297,6 +300,10 @@ static const BadCase bad_recordings[] = {
   { "{" ROOM ",'outputs':{'type':'file'}}", INVALID, "outputs: expected an array, got an object" },
   { WITH ("'extra':1"), INVALID, "extra: unknown field" },
   { WITH ("'dir':'/tmp'"), INVALID, "dir: unknown field; reel chooses file names" },
+  { WITH ("'room.provider: ok':1"), INVALID, "[\"room.provider: ok\"]: unknown field" },
+  { WITH ("'lay\\nout':1"), INVALID, "[\"lay\\x0aout\"]: unknown field" },
+  { WITH_PART (",'':1"), INVALID, "room.participants[0][\"\"]: unknown field" },
+  { WITH_OUT ("{'type':'file','format':'mp4','Path ':1}"), INVALID, "outputs[0][\"Path \"]: unknown field" },
   { WITH ("'path':'/etc/passwd'"), INVALID, "path: unknown field; reel chooses file names" },
   { WITH ("'layout':'pip'"), INVALID, "layout: unknown layout \"pip\"" },
   { WITH ("'layout':5"), INVALID, "layout: expected a string, got a number" },
@@ -433,6 +440,12 @@ static const BadCase bad_recordings[] = {
   { WITH_OUT ("{'type':'rtmp','url':'rtmp://h:0/live/secretkey'}"), INVALID, "outputs[0].url: port must be" },
   { WITH_OUT ("{'type':'rtmp','url':'rtmp://h/live/secretkey%zz'}"), INVALID, "outputs[0].url: not a valid URL" },
   { WITH_OUT ("{'type':'rtmp','url':'rtmp://h%20x/live/secretkey'}"), INVALID, "outputs[0].url: must include a valid host" },
+  { WITH_OUT ("{'type':'rtmp','url':'rtmp://......../live/secretkey'}"), INVALID, "outputs[0].url: must include a valid host" },
+  { WITH_OUT ("{'type':'rtmp','url':'rtmp://-h/live/secretkey'}"), INVALID, "outputs[0].url: must include a valid host" },
+  { WITH_OUT ("{'type':'rtmp','url':'rtmp://h-.example/live/secretkey'}"), INVALID, "outputs[0].url: must include a valid host" },
+  { WITH_OUT ("{'type':'rtmp','url':'rtmp://a..b/live/secretkey'}"), INVALID, "outputs[0].url: must include a valid host" },
+  { WITH_OUT ("{'type':'rtmp','url':'rtmp://h_1/live/secretkey'}"), INVALID, "outputs[0].url: must include a valid host" },
+  { WITH_OUT ("{'type':'rtmp','url':'rtmp://[::g]/live/secretkey'}"), INVALID, "outputs[0].url: " },
   { WITH_OUT ("{'type':'rtmp','url':'rtmp://h/live/secretkey#frag'}"), INVALID,
     "outputs[0].url: must not contain a fragment" },
   { WITH_OUT ("{'type':'rtmp','url':'rtmp:h/live/secretkey'}"), INVALID, "outputs[0].url: expected an rtmp://" },
@@ -564,68 +577,69 @@ nested (guint depth)
   return g_string_free (s, FALSE);
 }
 
+static const BadJson bad_json[] = {
+  { "", 0, FALSE },
+  { "   ", 0, FALSE },
+  { "{'a':1}\0{'b':2}", 15, FALSE },
+  { "{'a':'\xff'}", 0, FALSE },
+  { "{'a':'\xc3'}", 0, FALSE },
+  { "{'a':'\xed\xa0\x80'}", 0, FALSE }, /* UTF-8 encoded surrogate */
+  { "[1,2]", 0, FALSE },
+  { "'str'", 0, FALSE },
+  { "42", 0, FALSE },
+  { "null", 0, FALSE },
+  { "{'a':1} x", 0, FALSE },
+  { "{'a':1}{}", 0, FALSE },
+  { "/*c*/{'a':1}", 0, FALSE },
+  { "{'a':1 // c\n}", 0, FALSE },
+  { "{\"a\":'x'}", 0, TRUE },
+  { "{'a':1}", 0, TRUE },
+  { "{'a':01}", 0, FALSE },
+  { "{'a':0x10}", 0, FALSE },
+  { "{'a':+1}", 0, FALSE },
+  { "{'a':.5}", 0, FALSE },
+  { "{'a':1.}", 0, FALSE },
+  { "{'a':1e}", 0, FALSE },
+  { "{'a':-}", 0, FALSE },
+  { "{'a':NaN}", 0, FALSE },
+  { "{'a':Infinity}", 0, FALSE },
+  { "{'a':tru}", 0, FALSE },
+  { "{'a':99999999999999999999}", 0, FALSE },
+  { "{'a':9223372036854775808}", 0, FALSE },
+  { "{'a':-9223372036854775809}", 0, FALSE },
+  { "{'a':'x\\u0000y'}", 0, FALSE },
+  { "{'a':'\\ud800'}", 0, FALSE },
+  { "{'a':'\\udc00\\ud800'}", 0, FALSE },
+  { "{'a':'\\ud800\\u0041'}", 0, FALSE },
+  { "{'a':'\\x41'}", 0, FALSE },
+  { "{'a':'\\u12'}", 0, FALSE },
+  { "{'a':'tab\there'}", 0, FALSE },
+  { "{'a':1,}", 0, FALSE },
+  { "{'a':[1,]}", 0, FALSE },
+  { "{'a' 1}", 0, FALSE },
+  { "{a:1}", 0, FALSE },
+  { "{'a':1,'a':2}", 0, FALSE },
+  { "{'b':{'x':1,'\\u0078':2}}", 0, FALSE },
+  { "\xef\xbb\xbf{'a':1}", 0, FALSE },
+  { "{'a':1\f}", 0, FALSE },
+  { "{'a':'unterminated}", 0, FALSE },
+  { "{'a':[", 0, FALSE },
+  { "{", 0, FALSE },
+};
+
 static void
 test_bad_json (void)
 {
-  static const BadJson cases[] = {
-    { "", 0 },
-    { "   ", 0 },
-    { "{'a':1}\0{'b':2}", 15 },
-    { "{'a':'\xff'}", 0 },
-    { "{'a':'\xc3'}", 0 },
-    { "{'a':'\xed\xa0\x80'}", 0 }, /* UTF-8 encoded surrogate */
-    { "[1,2]", 0 },
-    { "'str'", 0 },
-    { "42", 0 },
-    { "null", 0 },
-    { "{'a':1} x", 0 },
-    { "{'a':1}{}", 0 },
-    { "/*c*/{'a':1}", 0 },
-    { "{'a':1 // c\n}", 0 },
-    { "{\"a\":'x'}", 0, TRUE },
-    { "{'a':1}", 0, TRUE },
-    { "{'a':01}", 0 },
-    { "{'a':0x10}", 0 },
-    { "{'a':+1}", 0 },
-    { "{'a':.5}", 0 },
-    { "{'a':1.}", 0 },
-    { "{'a':1e}", 0 },
-    { "{'a':-}", 0 },
-    { "{'a':NaN}", 0 },
-    { "{'a':Infinity}", 0 },
-    { "{'a':tru}", 0 },
-    { "{'a':99999999999999999999}", 0 },
-    { "{'a':9223372036854775808}", 0 },
-    { "{'a':-9223372036854775809}", 0 },
-    { "{'a':'x\\u0000y'}", 0 },
-    { "{'a':'\\ud800'}", 0 },
-    { "{'a':'\\udc00\\ud800'}", 0 },
-    { "{'a':'\\ud800\\u0041'}", 0 },
-    { "{'a':'\\x41'}", 0 },
-    { "{'a':'\\u12'}", 0 },
-    { "{'a':'tab\there'}", 0 },
-    { "{'a':1,}", 0 },
-    { "{'a':[1,]}", 0 },
-    { "{'a' 1}", 0 },
-    { "{a:1}", 0 },
-    { "{'a':1,'a':2}", 0 },
-    { "{'b':{'x':1,'\\u0078':2}}", 0 },
-    { "\xef\xbb\xbf{'a':1}", 0 },
-    { "{'a':1\f}", 0 },
-    { "{'a':'unterminated}", 0 },
-    { "{'a':[", 0 },
-    { "{", 0 },
-  };
-  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
-    gsize length = cases[i].length ? cases[i].length : strlen (cases[i].text);
-    g_autofree char *json = g_memdup2 (cases[i].text, length + 1);
-    for (gsize j = 0; j < length && !cases[i].raw; j++)
+  for (gsize i = 0; i < G_N_ELEMENTS (bad_json); i++) {
+    gsize length = bad_json[i].length ? bad_json[i].length : strlen (bad_json[i].text);
+    g_autofree char *json = g_memdup2 (bad_json[i].text, length + 1);
+    for (gsize j = 0; j < length && !bad_json[i].raw; j++)
       if (json[j] == '\'')
         json[j] = '"';
     g_autoptr (GError) error = NULL;
     g_autoptr (JsonNode) root = reel_request_parse_json (json, length, &error);
     if (root != NULL) {
-      g_test_fail_printf ("case %" G_GSIZE_FORMAT " accepted: %s", i, cases[i].text);
+      g_test_fail_printf ("case %" G_GSIZE_FORMAT " accepted: %s", i, bad_json[i].text);
       continue;
     }
     g_assert_error (error, REEL_ERROR, REEL_ERROR_MALFORMED_JSON);
