@@ -1151,15 +1151,6 @@ parse_patch_outputs (JsonNode *node, ReelRecordingPatch *patch, GError **error)
   return ids == NULL || parse_remove_list (ids, "outputs.remove", patch->remove_outputs, error);
 }
 
-static ReelRecordingPatch *
-reel_recording_patch_new (void)
-{
-  ReelRecordingPatch *patch = g_new0 (ReelRecordingPatch, 1);
-  patch->layout = REEL_LAYOUT_GRID;
-  patch->add_outputs = g_ptr_array_new_with_free_func ((GDestroyNotify) reel_output_spec_free);
-  patch->remove_outputs = g_ptr_array_new_with_free_func (g_free);
-  return patch;
-}
 
 /**
  * reel_request_parse_patch:
@@ -1193,16 +1184,3 @@ reel_request_parse_patch (JsonNode *root, GError **error)
   return g_steal_pointer (&patch);
 }
 
-/**
- * reel_recording_patch_free:
- * @patch: (nullable) (transfer full): a patch
- */
-void
-reel_recording_patch_free (ReelRecordingPatch *patch)
-{
-  if (patch == NULL)
-    return;
-  g_clear_pointer (&patch->add_outputs, g_ptr_array_unref);
-  g_clear_pointer (&patch->remove_outputs, g_ptr_array_unref);
-  g_free (patch);
-}

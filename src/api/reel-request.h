@@ -13,11 +13,6 @@
 
 G_BEGIN_DECLS
 
-typedef struct {
-  guint max_participants;
-  guint64 max_duration_s;     /* upper bound for max_duration_s; also the default */
-  guint default_width, default_height, default_framerate, default_bitrate_kbps;
-} ReelRequestLimits;
 
 /* Parses a JSON document; REEL_ERROR_MALFORMED_JSON if it is not JSON or not an object.
  * Returns: (transfer full): the root object node */
@@ -29,16 +24,6 @@ JsonNode *reel_request_parse_json (const char *body, gsize length, GError **erro
 ReelRecordingSpec *reel_request_parse_recording (JsonNode *root, const ReelRequestLimits *limits,
                                                  GError **error);
 
-/* A validated PATCH /v1/recordings/{id} body: every field optional, at least one present. */
-typedef struct {
-  gboolean has_layout;
-  ReelLayoutKind layout;
-  GPtrArray *add_outputs;     /* (element-type ReelOutputSpec) may be empty */
-  GPtrArray *remove_outputs;  /* (element-type utf8) output ids, may be empty */
-} ReelRecordingPatch;
-
 ReelRecordingPatch *reel_request_parse_patch (JsonNode *root, GError **error);
-void reel_recording_patch_free (ReelRecordingPatch *patch);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (ReelRecordingPatch, reel_recording_patch_free)
 
 G_END_DECLS

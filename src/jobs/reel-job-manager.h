@@ -4,7 +4,7 @@
 
 #include <glib-object.h>
 
-#include "api/reel-request.h"
+#include "jobs/reel-recording-spec.h"
 #include "config/reel-config.h"
 #include "jobs/reel-recording.h"
 

@@ -135,3 +135,27 @@ reel_redact_stream_url (const char *url)
     return g_strndup (url, (gsize) (end - url));
   return g_strdup_printf ("%.*s/***", (int) (last - url), url);
 }
+
+ReelRecordingPatch *
+reel_recording_patch_new (void)
+{
+  ReelRecordingPatch *patch = g_new0 (ReelRecordingPatch, 1);
+  patch->layout = REEL_LAYOUT_GRID;
+  patch->add_outputs = g_ptr_array_new_with_free_func ((GDestroyNotify) reel_output_spec_free);
+  patch->remove_outputs = g_ptr_array_new_with_free_func (g_free);
+  return patch;
+}
+
+/**
+ * reel_recording_patch_free:
+ * @patch: (nullable) (transfer full): a patch
+ */
+void
+reel_recording_patch_free (ReelRecordingPatch *patch)
+{
+  if (patch == NULL)
+    return;
+  g_clear_pointer (&patch->add_outputs, g_ptr_array_unref);
+  g_clear_pointer (&patch->remove_outputs, g_ptr_array_unref);
+  g_free (patch);
+}

@@ -59,6 +59,25 @@ void reel_recording_spec_free (ReelRecordingSpec *spec);
  * query) replaced by "***", for logs and API answers. */
 char *reel_redact_stream_url (const char *url);
 
+/* Bounds and defaults for validating a request, from the config. */
+typedef struct {
+  guint max_participants;
+  guint64 max_duration_s;     /* upper bound for max_duration_s; also the default */
+  guint default_width, default_height, default_framerate, default_bitrate_kbps;
+} ReelRequestLimits;
+
+/* A validated PATCH /v1/recordings/{id} body: every field optional, at least one present. */
+typedef struct {
+  gboolean has_layout;
+  ReelLayoutKind layout;
+  GPtrArray *add_outputs;     /* (element-type ReelOutputSpec) may be empty */
+  GPtrArray *remove_outputs;  /* (element-type utf8) output ids, may be empty */
+} ReelRecordingPatch;
+
+ReelRecordingPatch *reel_recording_patch_new (void);
+void reel_recording_patch_free (ReelRecordingPatch *patch);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ReelRecordingPatch, reel_recording_patch_free)
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ReelOutputSpec, reel_output_spec_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ReelRecordingSpec, reel_recording_spec_free)
 
