@@ -1,0 +1,271 @@
+/* Media suite: the recording graph in-process (runs under ASan/UBSan in CI).
+ * Real GStreamer, real files; outputs are checked with GstDiscoverer. */
+#include "base/reel-error.h"
+#include "media/reel-media-graph.h"
+#include "output/reel-output-bin.h"
+
+#include <gio/gio.h>
+#include <gst/pbutils/pbutils.h>
+
+typedef struct {
+  GMainLoop *loop;
+  ReelMediaGraph *graph;
+  char *dir;
+  GPtrArray *finished_outputs;
+  GPtrArray *failed_outputs;
+  gboolean finished;
+  gboolean failed;
+  guint tiles_seen_max;
+} Fixture;
+
+static const char *
+pipelines_dir (void)
+{
+  const char *root = g_getenv ("REEL_SOURCE_ROOT");
+  g_assert_nonnull (root);
+  static char *dir;
+  if (dir == NULL)
+    dir = g_build_filename (root, "pipelines", NULL);
+  return dir;
+}
+
+static void
+on_output_finished (ReelMediaGraph *g, const char *id, Fixture *f)
+{
+  g_ptr_array_add (f->finished_outputs, g_strdup (id));
+}
+
+static void
+on_output_failed (ReelMediaGraph *g, const char *id, GError *error, Fixture *f)
+{
+  g_assert_true (error->domain == REEL_ERROR);
+  g_ptr_array_add (f->failed_outputs, g_strdup (id));
+}
+
+static void
+on_finished (ReelMediaGraph *g, Fixture *f)
+{
+  f->finished = TRUE;
+  g_main_loop_quit (f->loop);
+}
+
+static void
+on_failed (ReelMediaGraph *g, GError *error, Fixture *f)
+{
+  g_printerr ("graph failed: %s\n", error->message);
+  f->failed = TRUE;
+  g_main_loop_quit (f->loop);
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  f->loop = g_main_loop_new (NULL, FALSE);
+  f->dir = g_dir_make_tmp ("reel-media-XXXXXX", NULL);
+  f->finished_outputs = g_ptr_array_new_with_free_func (g_free);
+  f->failed_outputs = g_ptr_array_new_with_free_func (g_free);
+  ReelMediaSettings s = {
+    .name = "rec_media_test", .width = 640, .height = 360, .framerate = 30,
+    .bitrate_kbps = 800, .audio_bitrate_kbps = 96, .pipelines_dir = pipelines_dir (),
+    .video_encoder = "video-h264", .audio_encoder = "audio-aac",
+  };
+  g_autoptr (GError) error = NULL;
+  f->graph = reel_media_graph_new (&s, &error);
+  g_assert_no_error (error);
+  g_signal_connect (f->graph, "output-finished", G_CALLBACK (on_output_finished), f);
+  g_signal_connect (f->graph, "output-failed", G_CALLBACK (on_output_failed), f);
+  g_signal_connect (f->graph, "finished", G_CALLBACK (on_finished), f);
+  g_signal_connect (f->graph, "failed", G_CALLBACK (on_failed), f);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  g_clear_object (&f->graph);
+  g_main_loop_unref (f->loop);
+  g_autoptr (GFile) dir = g_file_new_for_path (f->dir);
+  g_autoptr (GFileEnumerator) e = g_file_enumerate_children (dir, "standard::name", 0, NULL, NULL);
+  GFileInfo *info;
+  while (e && (info = g_file_enumerator_next_file (e, NULL, NULL))) {
+    g_autoptr (GFile) child = g_file_get_child (dir, g_file_info_get_name (info));
+    g_file_delete (child, NULL, NULL);
+    g_object_unref (info);
+  }
+  g_file_delete (dir, NULL, NULL);
+  g_free (f->dir);
+  g_ptr_array_unref (f->finished_outputs);
+  g_ptr_array_unref (f->failed_outputs);
+}
+
+static char *
+add_file_output (Fixture *f, const char *id, const char *format)
+{
+  g_autofree char *name = g_strdup_printf ("%s.%s", id, format);
+  char *path = g_build_filename (f->dir, name, NULL);
+  g_autofree char *templ = g_strdup_printf ("output-%s", format);
+  g_autoptr (GHashTable) vars = g_hash_table_new (g_str_hash, g_str_equal);
+  g_hash_table_insert (vars, "fragment_ms", "500");
+  g_autoptr (GError) error = NULL;
+  GstElement *bin = reel_output_bin_new (pipelines_dir (), templ, vars, id, path, &error);
+  g_assert_no_error (error);
+  g_assert_true (reel_media_graph_add_output (f->graph, id, bin, &error));
+  g_assert_no_error (error);
+  return path;
+}
+
+static void
+add_participant (Fixture *f, const char *id, guint32 rgb, double hz)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *vid = g_strdup_printf ("%s-video", id);
+  g_autofree char *aid = g_strdup_printf ("%s-audio", id);
+  GstElement *v = reel_media_synthetic_source_new (REEL_MEDIA_KIND_VIDEO, rgb, 0, 320, 180, 30);
+  GstElement *a = reel_media_synthetic_source_new (REEL_MEDIA_KIND_AUDIO, 0, hz, 0, 0, 0);
+  g_assert_true (reel_media_graph_add_track (f->graph, id, vid, REEL_MEDIA_KIND_VIDEO, v, &error));
+  g_assert_true (reel_media_graph_add_track (f->graph, id, aid, REEL_MEDIA_KIND_AUDIO, a, &error));
+}
+
+static void
+remove_participant (Fixture *f, const char *id)
+{
+  g_autofree char *vid = g_strdup_printf ("%s-video", id);
+  g_autofree char *aid = g_strdup_printf ("%s-audio", id);
+  reel_media_graph_remove_track (f->graph, vid);
+  reel_media_graph_remove_track (f->graph, aid);
+}
+
+static void
+run_for (Fixture *f, guint ms)
+{
+  GMainContext *ctx = g_main_loop_get_context (f->loop);
+  gint64 until = g_get_monotonic_time () + ms * 1000;
+  while (g_get_monotonic_time () < until && !f->failed)
+    if (!g_main_context_iteration (ctx, FALSE))
+      g_usleep (2000);
+}
+
+static double
+discovered_duration_s (const char *path, guint *n_video, guint *n_audio)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GstDiscoverer) d = gst_discoverer_new (10 * GST_SECOND, &error);
+  g_assert_no_error (error);
+  g_autofree char *uri = gst_filename_to_uri (path, NULL);
+  g_autoptr (GstDiscovererInfo) info = gst_discoverer_discover_uri (d, uri, &error);
+  g_assert_no_error (error);
+  GList *v = gst_discoverer_info_get_video_streams (info);
+  GList *a = gst_discoverer_info_get_audio_streams (info);
+  *n_video = g_list_length (v);
+  *n_audio = g_list_length (a);
+  gst_discoverer_stream_info_list_free (v);
+  gst_discoverer_stream_info_list_free (a);
+  return (double) gst_discoverer_info_get_duration (info) / GST_SECOND;
+}
+
+static void
+stop_and_wait (Fixture *f)
+{
+  reel_media_graph_stop (f->graph, 20);
+  g_main_loop_run (f->loop);
+  g_assert_false (f->failed);
+  g_assert_true (f->finished);
+}
+
+/* Joins and leaves in a running graph; two files finalized by EOS. */
+static void
+test_join_leave (Fixture *f, gconstpointer data)
+{
+  g_autofree char *mp4 = add_file_output (f, "out_0", "mp4");
+  g_autofree char *mkv = add_file_output (f, "out_1", "mkv");
+  g_autoptr (GError) error = NULL;
+  add_participant (f, "p1", 0xff0000, 440);
+  g_assert_true (reel_media_graph_start (f->graph, &error));
+  run_for (f, 700);
+  add_participant (f, "p2", 0x00ff00, 660);
+  add_participant (f, "p3", 0x0000ff, 880);
+  g_assert_cmpuint (reel_media_graph_get_n_tiles (f->graph), ==, 3);
+  run_for (f, 700);
+  remove_participant (f, "p2");
+  g_assert_cmpuint (reel_media_graph_get_n_tiles (f->graph), ==, 2);
+  run_for (f, 700);
+  remove_participant (f, "p1");
+  remove_participant (f, "p3");
+  run_for (f, 500); /* nobody there: the timeline goes on */
+  g_assert_true (GST_CLOCK_TIME_IS_VALID (reel_media_graph_get_running_time (f->graph)));
+  stop_and_wait (f);
+  g_assert_cmpuint (f->finished_outputs->len, ==, 2);
+  g_assert_cmpuint (f->failed_outputs->len, ==, 0);
+  guint nv, na;
+  double d = discovered_duration_s (mp4, &nv, &na);
+  g_assert_cmpuint (nv, ==, 1);
+  g_assert_cmpuint (na, ==, 1);
+  g_assert_cmpfloat (d, >, 2.2);
+  g_assert_cmpfloat (d, <, 4.0);
+  d = discovered_duration_s (mkv, &nv, &na);
+  g_assert_cmpuint (nv, ==, 1);
+  g_assert_cmpfloat (d, >, 2.2);
+}
+
+/* An RTMP output with no server fails alone; the file goes on; an output added
+ * mid-recording starts at a keyframe and is finalized on removal. */
+static void
+test_failing_and_late_outputs (Fixture *f, gconstpointer data)
+{
+  g_autofree char *mp4 = add_file_output (f, "out_0", "mp4");
+  /* A listening socket that accepts nothing RTMP-like: bind, then close it, so
+   * the port is (almost certainly) closed and the connect is refused. */
+  g_autoptr (GSocket) sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                           G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  g_assert_true (g_socket_bind (sock, any, TRUE, NULL));
+  g_autoptr (GSocketAddress) bound = g_socket_get_local_address (sock, NULL);
+  guint16 port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  g_socket_close (sock, NULL);
+  g_autofree char *url = g_strdup_printf ("rtmp://127.0.0.1:%u/live/key", port);
+  g_autoptr (GError) error = NULL;
+  GstElement *rtmp = reel_output_bin_new (pipelines_dir (), "output-rtmp", NULL, "out_1", url, &error);
+  g_assert_no_error (error);
+  g_assert_true (reel_media_graph_add_output (f->graph, "out_1", rtmp, &error));
+  add_participant (f, "p1", 0xffff00, 550);
+  g_assert_true (reel_media_graph_start (f->graph, &error));
+  run_for (f, 1500);
+  g_assert_cmpuint (f->failed_outputs->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (f->failed_outputs, 0), ==, "out_1");
+  g_autofree char *late = add_file_output (f, "out_2", "mkv");
+  run_for (f, 1200);
+  reel_media_graph_remove_output (f->graph, "out_2", TRUE);
+  run_for (f, 800);
+  g_assert_cmpuint (f->finished_outputs->len, ==, 1);
+  g_assert_false (reel_media_graph_has_output (f->graph, "out_2"));
+  stop_and_wait (f);
+  g_assert_cmpuint (f->finished_outputs->len, ==, 2);
+  guint nv, na;
+  double d = discovered_duration_s (mp4, &nv, &na);
+  g_assert_cmpfloat (d, >, 3.0);
+  d = discovered_duration_s (late, &nv, &na);
+  g_assert_cmpuint (nv, ==, 1);
+  g_assert_cmpfloat (d, >, 0.5);
+}
+
+/* Stop before start: finishes at once, no output is left waiting. */
+static void
+test_stop_unstarted (Fixture *f, gconstpointer data)
+{
+  g_autofree char *mp4 = add_file_output (f, "out_0", "mp4");
+  reel_media_graph_stop (f->graph, 5);
+  g_assert_true (f->finished);
+}
+
+int
+main (int argc, char **argv)
+{
+  gst_init (&argc, &argv);
+  g_test_init (&argc, &argv, NULL);
+  g_test_add ("/media/join-leave", Fixture, NULL, fixture_setup, test_join_leave, fixture_teardown);
+  g_test_add ("/media/failing-and-late-outputs", Fixture, NULL, fixture_setup,
+              test_failing_and_late_outputs, fixture_teardown);
+  g_test_add ("/media/stop-unstarted", Fixture, NULL, fixture_setup, test_stop_unstarted,
+              fixture_teardown);
+  return g_test_run ();
+}
