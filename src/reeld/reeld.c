@@ -76,6 +76,10 @@ main (int argc, char **argv)
     return EXIT_CONFIG;
   }
   reel_log_init (config->log_level);
+  /* RTMP sinks connect through GIO's socket client, whose default proxy resolver
+   * (libproxy) may go looking for proxy configuration on the network. Direct
+   * connections unless the operator chose otherwise. */
+  g_setenv ("GIO_USE_PROXY_RESOLVER", "dummy", FALSE);
   gst_init (NULL, NULL);
 
   g_autoptr (ReelJobManager) manager = reel_job_manager_new (config);

@@ -13,6 +13,7 @@ typedef struct {
   char *dir;
   GPtrArray *finished_outputs;
   GPtrArray *failed_outputs;
+  gboolean started;
   gboolean finished;
   gboolean failed;
   guint tiles_seen_max;
@@ -40,6 +41,12 @@ on_output_failed (ReelMediaGraph *g, const char *id, GError *error, Fixture *f)
 {
   g_assert_true (error->domain == REEL_ERROR);
   g_ptr_array_add (f->failed_outputs, g_strdup (id));
+}
+
+static void
+on_started (ReelMediaGraph *g, Fixture *f)
+{
+  f->started = TRUE;
 }
 
 static void
@@ -74,6 +81,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_signal_connect (f->graph, "output-finished", G_CALLBACK (on_output_finished), f);
   g_signal_connect (f->graph, "output-failed", G_CALLBACK (on_output_failed), f);
+  g_signal_connect (f->graph, "started", G_CALLBACK (on_started), f);
   g_signal_connect (f->graph, "finished", G_CALLBACK (on_finished), f);
   g_signal_connect (f->graph, "failed", G_CALLBACK (on_failed), f);
 }
@@ -144,6 +152,21 @@ run_for (Fixture *f, guint ms)
       g_usleep (2000);
 }
 
+/* Starts the graph and waits (sanitizer builds are slow) until it is PLAYING. */
+static void
+start_and_wait (Fixture *f)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_true (reel_media_graph_start (f->graph, &error));
+  g_assert_no_error (error);
+  GMainContext *ctx = g_main_loop_get_context (f->loop);
+  gint64 until = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  while (!f->started && !f->failed && g_get_monotonic_time () < until)
+    if (!g_main_context_iteration (ctx, FALSE))
+      g_usleep (2000);
+  g_assert_true (f->started);
+}
+
 static double
 discovered_duration_s (const char *path, guint *n_video, guint *n_audio)
 {
@@ -179,7 +202,7 @@ test_join_leave (Fixture *f, gconstpointer data)
   g_autofree char *mkv = add_file_output (f, "out_1", "mkv");
   g_autoptr (GError) error = NULL;
   add_participant (f, "p1", 0xff0000, 440);
-  g_assert_true (reel_media_graph_start (f->graph, &error));
+  start_and_wait (f);
   run_for (f, 700);
   add_participant (f, "p2", 0x00ff00, 660);
   add_participant (f, "p3", 0x0000ff, 880);
@@ -228,7 +251,7 @@ test_failing_and_late_outputs (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_assert_true (reel_media_graph_add_output (f->graph, "out_1", rtmp, &error));
   add_participant (f, "p1", 0xffff00, 550);
-  g_assert_true (reel_media_graph_start (f->graph, &error));
+  start_and_wait (f);
   run_for (f, 1500);
   g_assert_cmpuint (f->failed_outputs->len, ==, 1);
   g_assert_cmpstr (g_ptr_array_index (f->failed_outputs, 0), ==, "out_1");
@@ -260,6 +283,7 @@ test_stop_unstarted (Fixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
+  g_setenv ("GIO_USE_PROXY_RESOLVER", "dummy", FALSE);
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/media/join-leave", Fixture, NULL, fixture_setup, test_join_leave, fixture_teardown);
