@@ -31,7 +31,7 @@ struct _ReelJobRunner {
 
 G_DEFINE_FINAL_TYPE (ReelJobRunner, reel_job_runner, G_TYPE_OBJECT)
 
-enum { SIG_DONE, N_SIGNALS };
+enum { SIG_EVENT, SIG_DONE, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 static void fail_and_stop (ReelJobRunner *self, const GError *error);
@@ -208,6 +208,7 @@ on_output_failed (ReelMediaGraph *graph, const char *output_id, GError *error, g
   g_hash_table_remove (self->removing, output_id);
   if (out->spec->type == REEL_OUTPUT_RTMP && !self->stopping)
     schedule_retry (self, out);
+  g_signal_emit (self, signals[SIG_EVENT], 0, "output.failed", output_id);
   if (!self->stopping && !any_output_alive (self)) {
     g_autoptr (GError) all = g_error_new (REEL_ERROR, REEL_ERROR_ALL_OUTPUTS_FAILED,
                                           "every output failed; last: %s", error->message);
@@ -389,6 +390,7 @@ on_graph_started (ReelMediaGraph *graph, gpointer data)
     return;
   reel_recording_set_state (self->rec, REEL_RECORDING_RECORDING);
   reel_log_recording (G_LOG_LEVEL_INFO, self->rec->id, "recording %s started", self->rec->id);
+  g_signal_emit (self, signals[SIG_EVENT], 0, "recording.started", NULL);
   /* Exactly max_duration_s of media: a millisecond timer, not a seconds one. */
   self->max_duration_timer = g_timeout_add ((guint) MIN (self->rec->spec->max_duration_s * 1000,
                                                          G_MAXUINT),
@@ -430,6 +432,9 @@ mark_done (ReelJobRunner *self)
     reel_room_leave (self->room);
   reel_log_recording (G_LOG_LEVEL_INFO, self->rec->id, "recording %s %s", self->rec->id,
                       reel_recording_state_to_string (self->rec->state));
+  g_signal_emit (self, signals[SIG_EVENT], 0,
+                 self->rec->state == REEL_RECORDING_FINISHED ? "recording.finished"
+                                                             : "recording.failed", NULL);
   g_signal_emit (self, signals[SIG_DONE], 0);
 }
 
@@ -654,6 +659,8 @@ reel_job_runner_class_init (ReelJobRunnerClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   object_class->dispose = reel_job_runner_dispose;
   object_class->finalize = reel_job_runner_finalize;
+  signals[SIG_EVENT] = g_signal_new ("event", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                     NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
   signals[SIG_DONE] = g_signal_new ("done", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                                     NULL, NULL, NULL, G_TYPE_NONE, 0);
 }

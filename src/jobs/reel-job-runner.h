@@ -15,8 +15,13 @@ G_BEGIN_DECLS
 #define REEL_TYPE_JOB_RUNNER (reel_job_runner_get_type ())
 G_DECLARE_FINAL_TYPE (ReelJobRunner, reel_job_runner, REEL, JOB_RUNNER, GObject)
 
-/* Signal "done" (): the recording reached finished or failed; the runner holds
- * no media resources any more.
+/* Signals:
+ *  "event" (utf8 name, utf8 output_id or NULL): something a webhook or the store
+ *      cares about happened: "recording.started", "recording.finished",
+ *      "recording.failed", "output.failed" (with the output's id). The record is
+ *      already updated when it is emitted.
+ *  "done" (): the recording reached finished or failed; the runner holds no media
+ *      resources any more (emitted right after the final "event").
  * Returns: (transfer full): a runner for @rec */
 ReelJobRunner *reel_job_runner_new (ReelRecording *rec, ReelConfig *config);
 
