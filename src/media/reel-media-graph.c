@@ -43,7 +43,8 @@ struct _Input {
   char *track_id;
   char *participant_id;
   ReelMediaKind kind;
-  GstElement *bin;            /* (owned) */
+  GstElement *bin;            /* (owned) (nullable): NULL for a pad track */
+  GstPad *src;                /* (owned) the pad that feeds the mixer */
   GstPad *mixer_pad;          /* (owned) */
   gboolean removing;
   gboolean blocked;           /* set once, by the probe */
@@ -60,6 +61,7 @@ struct _ReelMediaGraph {
   GHashTable *inputs;         /* track id → Input */
   GPtrArray *tiles;           /* (element-type Input) video inputs in join order, unowned */
   guint next_output_serial;
+  GPtrArray *elements;        /* (element-type GstElement) added with add_element, owned */
   guint bus_watch;
   guint stop_timeout;
   gboolean started;
@@ -69,7 +71,10 @@ struct _ReelMediaGraph {
 
 G_DEFINE_FINAL_TYPE (ReelMediaGraph, reel_media_graph, G_TYPE_OBJECT)
 
-enum { SIG_STARTED, SIG_OUTPUT_FINISHED, SIG_OUTPUT_FAILED, SIG_FINISHED, SIG_FAILED, N_SIGNALS };
+enum {
+  SIG_STARTED, SIG_OUTPUT_FINISHED, SIG_OUTPUT_FAILED, SIG_FINISHED, SIG_FAILED,
+  SIG_TRACK_RELEASED, SIG_ELEMENT_FAILED, N_SIGNALS
+};
 static guint signals[N_SIGNALS];
 
 static void output_free (Output *o);
@@ -293,6 +298,44 @@ reel_media_synthetic_source_new (ReelMediaKind kind, guint32 rgb, double tone_hz
   return gst_parse_bin_from_description (desc, TRUE, NULL);
 }
 
+static gboolean
+link_input (ReelMediaGraph *self, Input *in, GError **error)
+{
+  in->mixer_pad = gst_element_request_pad_simple (self->mixers[in->kind], "sink_%u");
+  if (in->kind == REEL_MEDIA_KIND_VIDEO)
+    /* Not sizing-policy=keep-aspect-ratio: 1.22.0 scales 640x360 into 480x360 with it. */
+    g_object_set (in->mixer_pad, "zorder", 1 + self->tiles->len, NULL);
+  if (in->src == NULL || gst_pad_link (in->src, in->mixer_pad) != GST_PAD_LINK_OK) {
+    g_set_error (error, REEL_ERROR, REEL_ERROR_MEDIA, "track %s: cannot link its source",
+                 in->track_id);
+    gst_element_release_request_pad (self->mixers[in->kind], in->mixer_pad);
+    return FALSE;
+  }
+  g_hash_table_insert (self->inputs, in->track_id, in);
+  if (in->kind == REEL_MEDIA_KIND_VIDEO) {
+    g_ptr_array_add (self->tiles, in);
+    apply_layout (self);
+  }
+  GST_INFO ("%s: track %s (%s) added", self->name, in->track_id, in->participant_id);
+  return TRUE;
+}
+
+static Input *
+input_new (ReelMediaGraph *self, const char *participant_id, const char *track_id,
+           ReelMediaKind kind, GError **error)
+{
+  if (self->stopping || g_hash_table_contains (self->inputs, track_id)) {
+    g_set_error (error, REEL_ERROR, REEL_ERROR_WRONG_STATE, "track %s cannot be added now", track_id);
+    return NULL;
+  }
+  Input *in = g_new0 (Input, 1);
+  in->graph = self;
+  in->track_id = g_strdup (track_id);
+  in->participant_id = g_strdup (participant_id);
+  in->kind = kind;
+  return in;
+}
+
 /**
  * reel_media_graph_add_track:
  * @source: (transfer floating): the track's raw media source
@@ -304,40 +347,43 @@ reel_media_graph_add_track (ReelMediaGraph *self, const char *participant_id,
                             GError **error)
 {
   gst_object_ref_sink (source);
-  if (self->stopping || g_hash_table_contains (self->inputs, track_id)) {
+  Input *in = input_new (self, participant_id, track_id, kind, error);
+  if (in == NULL) {
     gst_object_unref (source);
-    g_set_error (error, REEL_ERROR, REEL_ERROR_WRONG_STATE, "track %s cannot be added now", track_id);
     return FALSE;
   }
-  Input *in = g_new0 (Input, 1);
-  in->graph = self;
-  in->track_id = g_strdup (track_id);
-  in->participant_id = g_strdup (participant_id);
-  in->kind = kind;
   in->bin = source;
-  g_autofree char *name = g_strdup_printf ("in-%s-%s", track_id,
-                                           kind == REEL_MEDIA_KIND_VIDEO ? "video" : "audio");
+  g_autofree char *name = g_strdup_printf ("in-%s", track_id);
   gst_object_set_name (GST_OBJECT (source), name);
   gst_bin_add (GST_BIN (self->pipeline), gst_object_ref (source));
-  in->mixer_pad = gst_element_request_pad_simple (self->mixers[kind], "sink_%u");
-  g_autoptr (GstPad) src = gst_element_get_static_pad (source, "src");
-  if (kind == REEL_MEDIA_KIND_VIDEO)
-    /* Not sizing-policy=keep-aspect-ratio: 1.22.0 scales 640x360 into 480x360 with it. */
-    g_object_set (in->mixer_pad, "zorder", 1 + self->tiles->len, NULL);
-  if (src == NULL || gst_pad_link (src, in->mixer_pad) != GST_PAD_LINK_OK) {
-    g_set_error (error, REEL_ERROR, REEL_ERROR_MEDIA, "track %s: cannot link its source", track_id);
-    gst_element_release_request_pad (self->mixers[kind], in->mixer_pad);
+  in->src = gst_element_get_static_pad (source, "src");
+  if (!link_input (self, in, error)) {
     gst_bin_remove (GST_BIN (self->pipeline), source);
     input_free (in);
     return FALSE;
   }
-  g_hash_table_insert (self->inputs, in->track_id, in);
-  if (kind == REEL_MEDIA_KIND_VIDEO) {
-    g_ptr_array_add (self->tiles, in);
-    apply_layout (self);
-  }
   gst_element_sync_state_with_parent (source);
-  GST_INFO ("%s: track %s (%s) added", self->name, track_id, participant_id);
+  return TRUE;
+}
+
+/**
+ * reel_media_graph_add_track_pad:
+ * @pad: (transfer none): a src pad of an element in the graph
+ * Returns: %TRUE if the track is in the graph
+ */
+gboolean
+reel_media_graph_add_track_pad (ReelMediaGraph *self, const char *participant_id,
+                                const char *track_id, ReelMediaKind kind, GstPad *pad,
+                                GError **error)
+{
+  Input *in = input_new (self, participant_id, track_id, kind, error);
+  if (in == NULL)
+    return FALSE;
+  in->src = gst_object_ref (pad);
+  if (!link_input (self, in, error)) {
+    input_free (in);
+    return FALSE;
+  }
   return TRUE;
 }
 
@@ -345,6 +391,7 @@ static void
 input_free (Input *in)
 {
   g_clear_object (&in->mixer_pad);
+  g_clear_object (&in->src);
   g_clear_object (&in->bin);
   g_free (in->track_id);
   g_free (in->participant_id);
@@ -377,22 +424,25 @@ input_blocked_on_main (gpointer data)
 {
   Input *in = data;
   ReelMediaGraph *self = in->graph;
-  g_autoptr (GstPad) src = gst_element_get_static_pad (in->bin, "src");
-  gst_pad_unlink (src, in->mixer_pad);
+  gst_pad_unlink (in->src, in->mixer_pad);
   /* The aggregator pad sees EOS before it goes, so the mixer stops waiting for it
    * at once and the timeline runs on without a gap. */
   gst_pad_send_event (in->mixer_pad, gst_event_new_eos ());
   gst_element_release_request_pad (self->mixers[in->kind], in->mixer_pad);
-  /* Going to NULL flushes the still-blocked source pad: its thread ends with
-   * FLUSHING, not with a not-linked error. */
-  teardown_bin (self, in->bin);
   GST_INFO ("%s: track %s removed", self->name, in->track_id);
+  g_autofree char *track_id = g_strdup (in->track_id);
+  /* Going to NULL flushes the still-blocked source pad: its thread ends with
+   * FLUSHING, not with a not-linked error. A pad track's owner does the same
+   * once told. */
+  if (in->bin != NULL)
+    teardown_bin (self, in->bin);
   g_hash_table_remove (self->inputs, in->track_id);
+  g_signal_emit (self, signals[SIG_TRACK_RELEASED], 0, track_id);
   return G_SOURCE_REMOVE;
 }
 
-/* The pad stays blocked (GST_PAD_PROBE_OK on an IDLE probe) until the bin is torn
- * down, so nothing is pushed into an unlinked pad. */
+/* The pad stays blocked (GST_PAD_PROBE_OK on an IDLE probe) until its element is
+ * torn down, so nothing is pushed into an unlinked pad. */
 static GstPadProbeReturn
 input_blocked (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
@@ -404,23 +454,57 @@ input_blocked (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
-/**
- * reel_media_graph_remove_track:
- * @track_id: a track added with reel_media_graph_add_track()
- */
-void
-reel_media_graph_remove_track (ReelMediaGraph *self, const char *track_id)
+static void
+input_remove (ReelMediaGraph *self, Input *in)
 {
-  Input *in = g_hash_table_lookup (self->inputs, track_id);
-  if (in == NULL || in->removing)
+  if (in->removing)
     return;
   in->removing = TRUE;
   if (in->kind == REEL_MEDIA_KIND_VIDEO) {
     g_ptr_array_remove (self->tiles, in);
     apply_layout (self);
   }
-  g_autoptr (GstPad) src = gst_element_get_static_pad (in->bin, "src");
-  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_IDLE, input_blocked, in, NULL);
+  gst_pad_add_probe (in->src, GST_PAD_PROBE_TYPE_IDLE, input_blocked, in, NULL);
+}
+
+/**
+ * reel_media_graph_remove_track:
+ * @track_id: a track added with reel_media_graph_add_track() or _add_track_pad()
+ */
+void
+reel_media_graph_remove_track (ReelMediaGraph *self, const char *track_id)
+{
+  Input *in = g_hash_table_lookup (self->inputs, track_id);
+  if (in != NULL)
+    input_remove (self, in);
+}
+
+/**
+ * reel_media_graph_add_element:
+ * @element: (transfer floating): an element producing track pads
+ */
+void
+reel_media_graph_add_element (ReelMediaGraph *self, GstElement *element)
+{
+  gst_object_ref_sink (element);
+  g_ptr_array_add (self->elements, element);
+  gst_bin_add (GST_BIN (self->pipeline), element);
+  gst_element_sync_state_with_parent (element);
+}
+
+/**
+ * reel_media_graph_remove_element:
+ * @element: an element added with reel_media_graph_add_element()
+ */
+void
+reel_media_graph_remove_element (ReelMediaGraph *self, GstElement *element)
+{
+  if (!g_ptr_array_remove (self->elements, gst_object_ref (element))) {
+    gst_object_unref (element);
+    return;
+  }
+  teardown_bin (self, element);
+  gst_object_unref (element);
 }
 
 /**
@@ -640,6 +724,19 @@ on_output_error (ReelMediaGraph *self, Output *o, GError *err, const char *debug
   g_signal_emit (self, signals[SIG_OUTPUT_FAILED], 0, id, error);
 }
 
+/* Returns: (transfer full) (nullable): the element added with add_element() that
+ * contains @obj */
+static GstElement *
+find_added_element_of (ReelMediaGraph *self, GstObject *obj)
+{
+  for (guint i = 0; i < self->elements->len; i++) {
+    GstObject *e = g_ptr_array_index (self->elements, i);
+    if (obj == e || gst_object_has_as_ancestor (obj, e))
+      return GST_ELEMENT (gst_object_ref (e));
+  }
+  return NULL;
+}
+
 static void
 on_error (ReelMediaGraph *self, GstMessage *msg)
 {
@@ -649,6 +746,15 @@ on_error (ReelMediaGraph *self, GstMessage *msg)
   Output *o = find_output_of (self, GST_MESSAGE_SRC (msg));
   if (o != NULL) {
     on_output_error (self, o, err, debug);
+    return;
+  }
+  GstElement *owner = find_added_element_of (self, GST_MESSAGE_SRC (msg));
+  if (owner != NULL) {
+    GST_WARNING ("%s: %s failed: %s (%s)", self->name, GST_OBJECT_NAME (owner), err->message,
+                 debug ? debug : "");
+    g_autoptr (GError) error = g_error_new (REEL_ERROR, REEL_ERROR_ROOM_FAILED, "%s", err->message);
+    g_signal_emit (self, signals[SIG_ELEMENT_FAILED], 0, owner, error);
+    gst_object_unref (owner);
     return;
   }
   if (self->done)
@@ -788,8 +894,16 @@ reel_media_graph_stop (ReelMediaGraph *self, guint timeout_s)
     finish (self);
     return;
   }
-  /* EOS from every source: the mixers drain, the encoders flush, each output
-   * writes its trailer, and the pipeline posts EOS once every sink has it. */
+  /* Tracks fed by network sessions may never see an EOS: take them out (their
+   * mixer pads get EOS on the way), then EOS from every source of our own: the
+   * mixers drain, the encoders flush, each output writes its trailer, and the
+   * pipeline posts EOS once every sink has it. */
+  GHashTableIter it;
+  Input *in;
+  g_hash_table_iter_init (&it, self->inputs);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &in))
+    if (in->bin == NULL)
+      input_remove (self, in);
   gst_element_send_event (self->pipeline, gst_event_new_eos ());
   self->stop_timeout = g_timeout_add_seconds (MAX (timeout_s, 1), stop_timed_out, self);
 }
@@ -822,6 +936,7 @@ reel_media_graph_dispose (GObject *object)
   g_hash_table_remove_all (self->outputs);
   g_hash_table_remove_all (self->inputs);
   g_ptr_array_set_size (self->tiles, 0);
+  g_ptr_array_set_size (self->elements, 0);
   g_clear_object (&self->pipeline);
   G_OBJECT_CLASS (reel_media_graph_parent_class)->dispose (object);
 }
@@ -833,6 +948,7 @@ reel_media_graph_finalize (GObject *object)
   g_hash_table_unref (self->outputs);
   g_hash_table_unref (self->inputs);
   g_ptr_array_unref (self->tiles);
+  g_ptr_array_unref (self->elements);
   g_free (self->name);
   G_OBJECT_CLASS (reel_media_graph_parent_class)->finalize (object);
 }
@@ -843,6 +959,7 @@ reel_media_graph_init (ReelMediaGraph *self)
   self->outputs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) output_free);
   self->inputs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) input_free);
   self->tiles = g_ptr_array_new ();
+  self->elements = g_ptr_array_new_with_free_func (gst_object_unref);
 }
 
 static void
@@ -864,6 +981,12 @@ reel_media_graph_class_init (ReelMediaGraphClass *klass)
                                              G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_ERROR);
   signals[SIG_FINISHED] = g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                         0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIG_TRACK_RELEASED] = g_signal_new ("track-released", G_TYPE_FROM_CLASS (klass),
+                                              G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                              G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[SIG_ELEMENT_FAILED] = g_signal_new ("element-failed", G_TYPE_FROM_CLASS (klass),
+                                              G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                              G_TYPE_NONE, 2, GST_TYPE_ELEMENT, G_TYPE_ERROR);
   signals[SIG_FAILED] = g_signal_new ("failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                       0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
 }

@@ -35,6 +35,12 @@ G_DECLARE_FINAL_TYPE (ReelMediaGraph, reel_media_graph, REEL, MEDIA_GRAPH, GObje
  *  "output-failed" (utf8 id, GError)   an output failed and was removed; others go on
  *  "finished" ()                       after stop: every output finalized (or timed out)
  *  "failed" (GError)                   the graph itself failed; it is stopped
+ *  "track-released" (utf8 track_id)    a track given as a pad is unlinked and its
+ *                                      mixer input released: its owner may now
+ *                                      tear down what feeds the pad
+ *  "element-failed" (GstElement, GError) an element added with
+ *                                      reel_media_graph_add_element() posted an
+ *                                      error; the recording goes on
  * Returns: (transfer full): the graph, or %NULL with @error set */
 ReelMediaGraph *reel_media_graph_new (const ReelMediaSettings *settings, GError **error);
 
@@ -66,6 +72,20 @@ gint64 reel_media_graph_get_output_sent_bytes (ReelMediaGraph *self, const char 
 gboolean reel_media_graph_add_track (ReelMediaGraph *self, const char *participant_id,
                                      const char *track_id, ReelMediaKind kind,
                                      GstElement *source, GError **error);
+
+/* Adds a track fed by @pad, a src pad of an element already in the graph (see
+ * reel_media_graph_add_element()). The pad is not owned: on removal it is
+ * unlinked, kept blocked, and "track-released" tells its owner. */
+gboolean reel_media_graph_add_track_pad (ReelMediaGraph *self, const char *participant_id,
+                                         const char *track_id, ReelMediaKind kind, GstPad *pad,
+                                         GError **error);
+
+/* Adds an element that produces track pads (a WebRTC session). Its errors are
+ * reported with "element-failed" instead of failing the recording. */
+void reel_media_graph_add_element (ReelMediaGraph *self, GstElement *element);
+
+/* Removes such an element (after its tracks were removed); off the main thread. */
+void reel_media_graph_remove_element (ReelMediaGraph *self, GstElement *element);
 
 /* Removes a track: block → unlink → EOS → remove, then the layout is recomputed. */
 void reel_media_graph_remove_track (ReelMediaGraph *self, const char *track_id);

@@ -1,0 +1,189 @@
+/* Media suite: the subscriber session against a real offering webrtcbin on
+ * loopback (the SFU's role): it answers without trickle, decodes VP8 and Opus,
+ * and hands out one decoded pad per track. */
+#include "webrtc/reel-webrtc-session.h"
+
+#define GST_USE_UNSTABLE_API
+#include <gst/sdp/sdp.h>
+#include <gst/webrtc/webrtc.h>
+#include <nice/nice.h>
+
+typedef struct {
+  GMainLoop *loop;
+  GstElement *pipeline;
+  GstElement *sfu;
+  ReelWebrtcSession *session;
+  guint video_buffers, audio_buffers;
+  gboolean answered;
+  char *answer_sdp;
+} Fixture;
+
+static void
+restrict_to_loopback (GstElement *webrtc)
+{
+  GObject *ice = NULL;
+  NiceAgent *agent = NULL;
+  g_object_get (webrtc, "ice-agent", &ice, NULL);
+  g_object_get (ice, "agent", &agent, NULL);
+  g_object_set (ice, "ice-tcp", FALSE, NULL);
+  g_object_set (agent, "upnp", FALSE, NULL);
+  NiceAddress addr;
+  nice_address_init (&addr);
+  nice_address_set_from_string (&addr, "127.0.0.1");
+  nice_agent_add_local_address (agent, &addr);
+  g_object_unref (agent);
+  g_object_unref (ice);
+}
+
+static GstPadProbeReturn
+count_buffers (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  g_atomic_int_inc ((gint *) data);
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+on_track_pad (ReelWebrtcSession *session, const char *mid, const char *kind, GstPad *pad, Fixture *f)
+{
+  GstElement *sink = gst_element_factory_make ("fakesink", NULL);
+  g_object_set (sink, "sync", FALSE, "async", FALSE, NULL);
+  gst_bin_add (GST_BIN (f->pipeline), sink);
+  gst_element_sync_state_with_parent (sink);
+  g_autoptr (GstPad) sinkpad = gst_element_get_static_pad (sink, "sink");
+  g_assert_cmpint (gst_pad_link (pad, sinkpad), ==, GST_PAD_LINK_OK);
+  gint *counter = g_str_equal (kind, "video") ? (gint *) &f->video_buffers : (gint *) &f->audio_buffers;
+  gst_pad_add_probe (sinkpad, GST_PAD_PROBE_TYPE_BUFFER, count_buffers, counter, NULL);
+}
+
+static void
+on_answer (ReelWebrtcSession *session, const char *sdp, Fixture *f)
+{
+  f->answered = TRUE;
+  f->answer_sdp = g_strdup (sdp);
+  GstSDPMessage *msg = NULL;
+  g_assert_cmpint (gst_sdp_message_new_from_text (sdp, &msg), ==, GST_SDP_OK);
+  GstWebRTCSessionDescription *answer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER, msg);
+  g_signal_emit_by_name (f->sfu, "set-remote-description", answer, NULL);
+  gst_webrtc_session_description_free (answer);
+}
+
+static void
+on_failed (ReelWebrtcSession *session, GError *error, Fixture *f)
+{
+  g_error ("session failed: %s", error->message);
+}
+
+static gboolean
+offer_to_session (gpointer data)
+{
+  Fixture *f = data;
+  GstWebRTCICEGatheringState state;
+  g_object_get (f->sfu, "ice-gathering-state", &state, NULL);
+  if (state != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+    return G_SOURCE_CONTINUE;
+  GstWebRTCSessionDescription *local = NULL;
+  g_object_get (f->sfu, "local-description", &local, NULL);
+  g_autofree char *text = gst_sdp_message_as_text (local->sdp);
+  gst_webrtc_session_description_free (local);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (reel_webrtc_session_handle_offer (f->session, text, FALSE, &error));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_offer_created (GstPromise *promise, gpointer data)
+{
+  Fixture *f = data;
+  GstWebRTCSessionDescription *offer = NULL;
+  gst_structure_get (gst_promise_get_reply (promise), "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, NULL);
+  gst_promise_unref (promise);
+  g_signal_emit_by_name (f->sfu, "set-local-description", offer, NULL);
+  gst_webrtc_session_description_free (offer);
+  g_timeout_add (50, offer_to_session, f);
+}
+
+static void
+on_negotiation_needed (GstElement *sfu, Fixture *f)
+{
+  GstPromise *p = gst_promise_new_with_change_func (on_offer_created, f, NULL);
+  g_signal_emit_by_name (sfu, "create-offer", NULL, p);
+}
+
+static gboolean
+check_done (gpointer data)
+{
+  Fixture *f = data;
+  if (g_atomic_int_get ((gint *) &f->video_buffers) > 30 && g_atomic_int_get ((gint *) &f->audio_buffers) > 30)
+    g_main_loop_quit (f->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+give_up (gpointer data)
+{
+  g_main_loop_quit (((Fixture *) data)->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_answer_and_decode (void)
+{
+  Fixture f = { 0 };
+  f.loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr (GError) error = NULL;
+  f.pipeline = gst_parse_launch (
+      "webrtcbin name=sfu bundle-policy=max-bundle "
+      "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=180,framerate=30/1 "
+      "! vp8enc deadline=1 keyframe-max-dist=30 ! rtpvp8pay pt=96 "
+      "! application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000 ! sfu. "
+      "audiotestsrc is-live=true freq=440 ! opusenc ! rtpopuspay pt=97 "
+      "! application/x-rtp,media=audio,encoding-name=OPUS,payload=97,clock-rate=48000 ! sfu.",
+      &error);
+  g_assert_no_error (error);
+  f.sfu = gst_bin_get_by_name (GST_BIN (f.pipeline), "sfu");
+  restrict_to_loopback (f.sfu);
+  GArray *transceivers = NULL;
+  g_signal_emit_by_name (f.sfu, "get-transceivers", &transceivers);
+  for (guint i = 0; i < transceivers->len; i++)
+    g_object_set (g_array_index (transceivers, GstWebRTCRTPTransceiver *, i), "direction",
+                  GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, NULL);
+  g_array_unref (transceivers);
+  g_signal_connect (f.sfu, "on-negotiation-needed", G_CALLBACK (on_negotiation_needed), &f);
+
+  const char *const addrs[] = { "127.0.0.1", NULL };
+  const char *root = g_getenv ("REEL_SOURCE_ROOT");
+  g_autofree char *pipelines = g_build_filename (root, "pipelines", NULL);
+  f.session = reel_webrtc_session_new ("session", pipelines, addrs, 200);
+  g_signal_connect (f.session, "track-pad", G_CALLBACK (on_track_pad), &f);
+  g_signal_connect (f.session, "answer", G_CALLBACK (on_answer), &f);
+  g_signal_connect (f.session, "failed", G_CALLBACK (on_failed), &f);
+  gst_bin_add (GST_BIN (f.pipeline), GST_ELEMENT (f.session));
+
+  gst_element_set_state (f.pipeline, GST_STATE_PLAYING);
+  g_timeout_add (100, check_done, &f);
+  g_timeout_add_seconds (20, give_up, &f);
+  g_main_loop_run (f.loop);
+
+  g_assert_true (f.answered);
+  /* The answer carries its candidates (no trickle) and receives only. */
+  g_assert_nonnull (strstr (f.answer_sdp, "a=candidate:"));
+  g_assert_nonnull (strstr (f.answer_sdp, "a=recvonly"));
+  g_assert_cmpuint (f.video_buffers, >, 30);
+  g_assert_cmpuint (f.audio_buffers, >, 30);
+
+  gst_element_set_state (f.pipeline, GST_STATE_NULL);
+  gst_object_unref (f.sfu);
+  gst_object_unref (f.pipeline);
+  g_main_loop_unref (f.loop);
+  g_free (f.answer_sdp);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_setenv ("GIO_USE_PROXY_RESOLVER", "dummy", FALSE);
+  gst_init (&argc, &argv);
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/webrtc/answer-and-decode", test_answer_and_decode);
+  return g_test_run ();
+}
