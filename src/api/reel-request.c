@@ -848,6 +848,61 @@ parse_participants (JsonObject *room, guint max, GPtrArray *participants, GError
   return TRUE;
 }
 
+static gboolean check_http_url (const char *url, const char *path, GError **error);
+
+/* An optional string secret of 1 to 256 printable ASCII characters. */
+static gboolean
+parse_secret (JsonObject *room, const char *name, char **value, GError **error)
+{
+  JsonNode *node = json_object_get_member (room, name);
+  g_autofree char *path = path_member ("room", name);
+  const char *text = NULL;
+
+  if (node == NULL)
+    return TRUE;
+  if (!want_string (node, path, &text, error))
+    return FALSE;
+  gsize len = strlen (text);
+  if (len < 1 || len > 256)
+    return invalid (error, path, "must be 1 to 256 characters");
+  for (gsize i = 0; i < len; i++)
+    if ((guchar) text[i] < 0x20 || (guchar) text[i] >= 0x7f)
+      return invalid (error, path, "must be printable ASCII");
+  *value = g_strdup (text);
+  return TRUE;
+}
+
+/* room: {provider: "janus", url, room (integer), pin?, secret?}; the shown copy
+ * keeps neither pin nor secret. */
+static gboolean
+parse_janus_room (JsonObject *room, JsonNode *node, ReelRoomSpec *spec, GError **error)
+{
+  static const char *const known[] = { "provider", "url", "room", "pin", "secret", NULL };
+  if (!check_members (room, "room", known, FALSE, error))
+    return FALSE;
+  JsonNode *url = need (room, "url", "room.url", error);
+  const char *text = NULL;
+  if (url == NULL || !want_string (url, "room.url", &text, error) ||
+      !check_http_url (text, "room.url", error))
+    return FALSE;
+  spec->url = g_strdup (text);
+  JsonNode *number = need (room, "room", "room.room", error);
+  gint64 value = 0;
+  if (number == NULL || !want_int (number, "room.room", &value, error))
+    return FALSE;
+  if (value < 1)
+    return invalid (error, "room.room", "must be a positive integer");
+  spec->room_number = (guint64) value;
+  if (!parse_secret (room, "pin", &spec->pin, error) ||
+      !parse_secret (room, "secret", &spec->secret, error))
+    return FALSE;
+  spec->public_json = json_node_copy (node);
+  JsonObject *shown = json_node_get_object (spec->public_json);
+  json_object_remove_member (shown, "pin");
+  json_object_remove_member (shown, "secret");
+  return TRUE;
+}
+
 /* Succeeds only for providers this build implements. */
 static gboolean
 parse_provider (JsonObject *room, ReelProvider *provider, GError **error)
@@ -862,7 +917,7 @@ parse_provider (JsonObject *room, ReelProvider *provider, GError **error)
   if (!reel_provider_from_string (name, provider))
     return fail (error, REEL_ERROR_UNKNOWN_PROVIDER, path,
                  "unknown provider \"%s\" (known: synthetic, janus, cloudflare, orange)", shown);
-  if (*provider != REEL_PROVIDER_SYNTHETIC)
+  if (*provider != REEL_PROVIDER_SYNTHETIC && *provider != REEL_PROVIDER_JANUS)
     return fail (error, REEL_ERROR_PROVIDER_UNAVAILABLE, path, "\"%s\" is not available in this build",
                  shown);
   return TRUE;
@@ -877,10 +932,13 @@ parse_room (JsonObject *body, const ReelRequestLimits *limits, GError **error)
   JsonObject *room = node != NULL ? want_object (node, "room", error) : NULL;
   ReelProvider provider = REEL_PROVIDER_SYNTHETIC;
 
-  if (room == NULL || !parse_provider (room, &provider, error) ||
-      !check_members (room, "room", known, FALSE, error))
+  if (room == NULL || !parse_provider (room, &provider, error))
     return NULL;
   g_autoptr (ReelRoomSpec) spec = reel_room_spec_new (provider);
+  if (provider == REEL_PROVIDER_JANUS)
+    return parse_janus_room (room, node, spec, error) ? g_steal_pointer (&spec) : NULL;
+  if (!check_members (room, "room", known, FALSE, error))
+    return NULL;
   if (!parse_participants (room, limits->max_participants, spec->participants, error))
     return NULL;
   spec->public_json = json_node_copy (node); /* synthetic rooms hold no secrets */
@@ -949,6 +1007,25 @@ check_rtmp_url (const char *url, const char *path, GError **error)
   g_autoptr (GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
   if (uri == NULL)
     return invalid (error, path, "not a valid URL");
+  return check_rtmp_uri (uri, path, error);
+}
+
+/* An SFU's HTTP API base: http:// or https://, a host, no user info. */
+static gboolean
+check_http_url (const char *url, const char *path, GError **error)
+{
+  gsize len = strlen (url);
+
+  if (len > MAX_URL_BYTES)
+    return invalid (error, path, "must be at most %d bytes", MAX_URL_BYTES);
+  for (gsize i = 0; i < len; i++)
+    if ((guchar) url[i] <= 0x20 || (guchar) url[i] >= 0x7f)
+      return invalid (error, path, "must not contain spaces, control or non-ASCII characters");
+  if (!g_str_has_prefix (url, "http://") && !g_str_has_prefix (url, "https://"))
+    return invalid (error, path, "expected an http:// or https:// URL");
+  g_autoptr (GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  if (uri == NULL || g_uri_get_query (uri) != NULL)
+    return invalid (error, path, "not a valid URL without a query");
   return check_rtmp_uri (uri, path, error);
 }
 

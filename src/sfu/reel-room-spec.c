@@ -92,6 +92,10 @@ reel_room_spec_copy (const ReelRoomSpec *spec)
   c->provider = spec->provider;
   c->participants = g_ptr_array_copy (spec->participants, copy_participant, NULL);
   g_ptr_array_set_free_func (c->participants, (GDestroyNotify) reel_synthetic_participant_free);
+  c->url = g_strdup (spec->url);
+  c->room_number = spec->room_number;
+  c->pin = g_strdup (spec->pin);
+  c->secret = g_strdup (spec->secret);
   c->public_json = spec->public_json ? json_node_copy (spec->public_json) : NULL;
   return c;
 }
@@ -103,5 +107,8 @@ reel_room_spec_free (ReelRoomSpec *spec)
     return;
   g_clear_pointer (&spec->participants, g_ptr_array_unref);
   g_clear_pointer (&spec->public_json, json_node_unref);
+  g_free (spec->url);
+  g_free (spec->pin);
+  g_free (spec->secret);
   g_free (spec);
 }

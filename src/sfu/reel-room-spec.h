@@ -33,6 +33,11 @@ typedef struct {
   ReelProvider provider;
   /* REEL_PROVIDER_SYNTHETIC: (element-type ReelSyntheticParticipant) */
   GPtrArray *participants;
+  /* REEL_PROVIDER_JANUS */
+  char *url;                /* the Janus HTTP API base, http(s):// */
+  guint64 room_number;
+  char *pin;                /* (nullable) secret: never shown or logged */
+  char *secret;             /* (nullable) secret: never shown or logged */
   /* The room object as the request gave it, secrets removed: shown in the
    * recording object. */
   JsonNode *public_json;

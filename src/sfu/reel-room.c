@@ -4,7 +4,10 @@
 G_DEFINE_BOXED_TYPE (ReelTrackInfo, reel_track_info, reel_track_info_copy, reel_track_info_free)
 G_DEFINE_INTERFACE (ReelRoom, reel_room, G_TYPE_OBJECT)
 
-enum { SIG_JOINED, SIG_LEFT, SIG_TRACK_ADDED, SIG_TRACK_REMOVED, SIG_FAILED, N_SIGNALS };
+enum {
+  SIG_JOINED, SIG_LEFT, SIG_TRACK_ADDED, SIG_TRACK_REMOVED, SIG_FAILED, SIG_OFFER,
+  SIG_SESSION_LOST, N_SIGNALS
+};
 static guint signals[N_SIGNALS];
 
 /**
@@ -24,12 +27,19 @@ reel_track_kind_to_string (ReelTrackKind kind)
 ReelTrackInfo *
 reel_track_info_copy (const ReelTrackInfo *info)
 {
-  return g_memdup2 (info, sizeof *info);
+  ReelTrackInfo *copy = g_memdup2 (info, sizeof *info);
+  copy->session_key = g_strdup (info->session_key);
+  copy->mid = g_strdup (info->mid);
+  return copy;
 }
 
 void
 reel_track_info_free (ReelTrackInfo *info)
 {
+  if (info == NULL)
+    return;
+  g_free (info->session_key);
+  g_free (info->mid);
   g_free (info);
 }
 
@@ -49,6 +59,10 @@ reel_room_default_init (ReelRoomInterface *iface)
                                              G_TYPE_STRING);
   signals[SIG_FAILED] = g_signal_new ("failed", t, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                       G_TYPE_NONE, 1, G_TYPE_ERROR);
+  signals[SIG_OFFER] = g_signal_new ("offer", t, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                     G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  signals[SIG_SESSION_LOST] = g_signal_new ("session-lost", t, G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                                            NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 void
@@ -63,6 +77,36 @@ reel_room_leave (ReelRoom *self)
 {
   g_return_if_fail (REEL_IS_ROOM (self));
   REEL_ROOM_GET_IFACE (self)->leave (self);
+}
+
+void
+reel_room_answer (ReelRoom *self, const char *session_key, const char *sdp)
+{
+  g_return_if_fail (REEL_IS_ROOM (self));
+  ReelRoomInterface *iface = REEL_ROOM_GET_IFACE (self);
+  if (iface->answer)
+    iface->answer (self, session_key, sdp);
+}
+
+void
+reel_room_restart_session (ReelRoom *self, const char *session_key)
+{
+  g_return_if_fail (REEL_IS_ROOM (self));
+  ReelRoomInterface *iface = REEL_ROOM_GET_IFACE (self);
+  if (iface->restart_session)
+    iface->restart_session (self, session_key);
+}
+
+void
+reel_room_emit_offer (ReelRoom *self, const char *session_key, const char *sdp)
+{
+  g_signal_emit (self, signals[SIG_OFFER], 0, session_key, sdp);
+}
+
+void
+reel_room_emit_session_lost (ReelRoom *self, const char *session_key)
+{
+  g_signal_emit (self, signals[SIG_SESSION_LOST], 0, session_key);
 }
 
 void

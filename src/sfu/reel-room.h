@@ -11,6 +11,12 @@
  *   "track-added"        (utf8 participant_id, utf8 track_id, ReelTrackInfo *info)
  *   "track-removed"      (utf8 participant_id, utf8 track_id)
  *   "failed"             (GError *error): the adapter gave up; the recording fails
+ *
+ * SFU adapters also negotiate WebRTC sessions, one per session key (an adapter
+ * may hold several connections to its SFU):
+ *   "offer"        (utf8 session_key, utf8 sdp): answer it with reel_room_answer()
+ *   "session-lost" (utf8 session_key): that connection is gone; its tracks were
+ *                  removed first; a new key follows when the adapter reconnects
  */
 #pragma once
 
@@ -25,11 +31,14 @@ typedef enum {
 
 const char *reel_track_kind_to_string (ReelTrackKind kind);
 
-/* What a track is. For synthetic rooms, the test source to generate. */
+/* What a track is: for synthetic rooms, the test source to generate; for SFU
+ * rooms, where its media arrives. */
 typedef struct {
   ReelTrackKind kind;
   guint32 color_rgb;  /* synthetic video */
   double tone_hz;     /* synthetic audio */
+  char *session_key;  /* SFU: the WebRTC session carrying it (nullable) */
+  char *mid;          /* SFU: its mid in that session's offer (nullable) */
 } ReelTrackInfo;
 
 #define REEL_TYPE_TRACK_INFO (reel_track_info_get_type ())
@@ -48,10 +57,17 @@ struct _ReelRoomInterface {
   void (*join) (ReelRoom *self);
   /* Leaves the room; no signal is emitted afterwards. */
   void (*leave) (ReelRoom *self);
+  /* SFU adapters: the answer to an "offer". */
+  void (*answer) (ReelRoom *self, const char *session_key, const char *sdp);
+  /* SFU adapters: the session failed on our side (ICE, DTLS, negotiation):
+   * drop it and subscribe again. */
+  void (*restart_session) (ReelRoom *self, const char *session_key);
 };
 
 void reel_room_join (ReelRoom *self);
 void reel_room_leave (ReelRoom *self);
+void reel_room_answer (ReelRoom *self, const char *session_key, const char *sdp);
+void reel_room_restart_session (ReelRoom *self, const char *session_key);
 
 /* For adapters: emit the interface's signals. */
 void reel_room_emit_participant_joined (ReelRoom *self, const char *participant_id, const char *name);
@@ -60,5 +76,7 @@ void reel_room_emit_track_added (ReelRoom *self, const char *participant_id, con
                                  const ReelTrackInfo *info);
 void reel_room_emit_track_removed (ReelRoom *self, const char *participant_id, const char *track_id);
 void reel_room_emit_failed (ReelRoom *self, const GError *error);
+void reel_room_emit_offer (ReelRoom *self, const char *session_key, const char *sdp);
+void reel_room_emit_session_lost (ReelRoom *self, const char *session_key);
 
 G_END_DECLS

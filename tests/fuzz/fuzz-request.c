@@ -103,9 +103,17 @@ check_participants (GPtrArray *participants)
 static void
 check_spec (ReelRecordingSpec *spec)
 {
-  CHECK (spec->room != NULL && spec->room->provider == REEL_PROVIDER_SYNTHETIC);
+  CHECK (spec->room != NULL);
   CHECK (spec->room->public_json != NULL && JSON_NODE_HOLDS_OBJECT (spec->room->public_json));
-  check_participants (spec->room->participants);
+  if (spec->room->provider == REEL_PROVIDER_JANUS) {
+    JsonObject *shown = json_node_get_object (spec->room->public_json);
+    CHECK (g_str_has_prefix (spec->room->url, "http://") || g_str_has_prefix (spec->room->url, "https://"));
+    CHECK (spec->room->room_number >= 1);
+    CHECK (!json_object_has_member (shown, "pin") && !json_object_has_member (shown, "secret"));
+  } else {
+    CHECK (spec->room->provider == REEL_PROVIDER_SYNTHETIC);
+    check_participants (spec->room->participants);
+  }
   CHECK (spec->width >= 160 && spec->width <= 3840 && spec->width % 2 == 0);
   CHECK (spec->height >= 90 && spec->height <= 2160 && spec->height % 2 == 0);
   CHECK (spec->framerate >= 1 && spec->framerate <= 60);

@@ -120,6 +120,29 @@ test_full_request (void)
 }
 
 /* The API.md example, minus nothing: it is all synthetic. */
+/* A Janus room parses; its pin and secret stay out of what is shown. */
+static void
+test_janus_room (void)
+{
+  g_autoptr (GError) error = NULL;
+  const char *body =
+      "{\"room\":{\"provider\":\"janus\",\"url\":\"http://198.18.0.2:8088/janus\",\"room\":1234,"
+      "\"pin\":\"letmein\",\"secret\":\"adminpw\"},\"outputs\":[{\"type\":\"file\",\"format\":\"mp4\"}]}";
+  g_autoptr (JsonNode) root = reel_request_parse_json (body, strlen (body), &error);
+  g_assert_no_error (error);
+  g_autoptr (ReelRecordingSpec) spec = reel_request_parse_recording (root, &limits, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (spec->room->provider, ==, REEL_PROVIDER_JANUS);
+  g_assert_cmpstr (spec->room->url, ==, "http://198.18.0.2:8088/janus");
+  g_assert_cmpuint (spec->room->room_number, ==, 1234);
+  g_assert_cmpstr (spec->room->pin, ==, "letmein");
+  g_assert_cmpstr (spec->room->secret, ==, "adminpw");
+  g_autofree char *shown = json_to_string (spec->room->public_json, FALSE);
+  g_assert_null (strstr (shown, "letmein"));
+  g_assert_null (strstr (shown, "adminpw"));
+  g_assert_nonnull (strstr (shown, "1234"));
+}
+
 static void
 test_api_example (void)
 {
@@ -336,8 +359,25 @@ static const BadCase bad_recordings[] = {
   /* room */
   { "{'room':{'participants':[" PART_A "]}," OUT "}", INVALID, "room.provider: missing required field" },
   { "{'room':{'provider':1}," OUT "}", INVALID, "room.provider: expected a string, got a number" },
-  { "{'room':{'provider':'janus','url':'http://x/janus','room':1}," OUT "}", REEL_ERROR_PROVIDER_UNAVAILABLE,
-    "room.provider: \"janus\" is not available in this build" },
+  /* janus */
+  { "{'room':{'provider':'janus','room':1}," OUT "}", INVALID, "room.url: missing required field" },
+  { "{'room':{'provider':'janus','url':'ftp://x/janus','room':1}," OUT "}", INVALID,
+    "room.url: expected an http:// or https:// URL" },
+  { "{'room':{'provider':'janus','url':'nonsense','room':1}," OUT "}", INVALID, "room.url: expected an http" },
+  { "{'room':{'provider':'janus','url':'http://u:p@x/janus','room':1}," OUT "}", INVALID,
+    "room.url: must not contain user info" },
+  { "{'room':{'provider':'janus','url':'http://x/janus?a=b','room':1}," OUT "}", INVALID, "room.url: " },
+  { "{'room':{'provider':'janus','url':'http://x/janus'}," OUT "}", INVALID, "room.room: missing required field" },
+  { "{'room':{'provider':'janus','url':'http://x/janus','room':'1'}," OUT "}", INVALID,
+    "room.room: expected an integer" },
+  { "{'room':{'provider':'janus','url':'http://x/janus','room':0}," OUT "}", INVALID,
+    "room.room: must be a positive integer" },
+  { "{'room':{'provider':'janus','url':'http://x/janus','room':1,'pin':5}," OUT "}", INVALID,
+    "room.pin: expected a string" },
+  { "{'room':{'provider':'janus','url':'http://x/janus','room':1,'pin':''}," OUT "}", INVALID,
+    "room.pin: must be 1 to 256 characters" },
+  { "{'room':{'provider':'janus','url':'http://x/janus','room':1,'participants':[]}," OUT "}", INVALID,
+    "room.participants: unknown field" },
   { "{'room':{'provider':'cloudflare'}," OUT "}", REEL_ERROR_PROVIDER_UNAVAILABLE,
     "room.provider: \"cloudflare\" is not available in this build" },
   { "{'room':{'provider':'orange'}," OUT "}", REEL_ERROR_PROVIDER_UNAVAILABLE,
@@ -802,6 +842,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/request/recording/full", test_full_request);
   g_test_add_func ("/request/recording/api-example", test_api_example);
+  g_test_add_func ("/request/recording/janus", test_janus_room);
   g_test_add_func ("/request/recording/defaults", test_defaults);
   g_test_add_func ("/request/recording/boundaries", test_boundaries);
   g_test_add_func ("/request/recording/counts", test_counts);
