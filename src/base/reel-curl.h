@@ -1,0 +1,39 @@
+/* reel-curl.h: libcurl's multi interface on the GLib main loop.
+ *
+ * Requests run without blocking the thread: libcurl tells us which sockets to watch
+ * (CURLMOPT_SOCKETFUNCTION) and when to wake it (CURLMOPT_TIMERFUNCTION); a GSource
+ * per socket and one timer source drive curl_multi_socket_action(). Completion
+ * callbacks run on the GMainContext that was the thread default when the ReelCurl
+ * was made. Never logs URLs or bodies (webhook URLs may hold tokens).
+ */
+#pragma once
+
+#include <glib-object.h>
+
+G_BEGIN_DECLS
+
+#define REEL_TYPE_CURL (reel_curl_get_type ())
+G_DECLARE_FINAL_TYPE (ReelCurl, reel_curl, REEL, CURL, GObject)
+
+/* @status: the HTTP status, or 0 when no response came (then @error is set)
+ * @body: (nullable): the first bytes of the response body (at most 64 KiB)
+ * @error: (nullable): a G_IO_ERROR for a transport failure (connect, TLS, timeout) */
+typedef void (*ReelCurlCallback) (guint status, GBytes *body, const GError *error,
+                                  gpointer user_data);
+
+ReelCurl *reel_curl_new (void);
+
+/* POSTs @body to @url with the extra @headers ("Name: value" strings). Only http and
+ * https; redirects are not followed. @callback runs exactly once, from the main loop
+ * (never from inside this call), unless the ReelCurl is finalized first; then
+ * @destroy alone runs.
+ * @headers: (array zero-terminated=1) (nullable)
+ * @body: (array length=length) */
+void reel_curl_post (ReelCurl *self, const char *url, const char *const *headers,
+                     const char *body, gsize length, guint timeout_ms,
+                     ReelCurlCallback callback, gpointer user_data, GDestroyNotify destroy);
+
+/* Returns: requests not completed yet */
+guint reel_curl_get_n_active (ReelCurl *self);
+
+G_END_DECLS
