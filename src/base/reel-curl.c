@@ -244,8 +244,12 @@ setup_easy (Request *r, const char *url, const char *const *headers, const char 
   ok &= curl_easy_setopt (e, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
   ok &= curl_easy_setopt (e, CURLOPT_TIMEOUT_MS, (long) timeout_ms) == CURLE_OK;
   ok &= curl_easy_setopt (e, CURLOPT_CONNECTTIMEOUT_MS, (long) MIN (timeout_ms, 10000u)) == CURLE_OK;
-  ok &= curl_easy_setopt (e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) length) == CURLE_OK;
-  ok &= curl_easy_setopt (e, CURLOPT_COPYPOSTFIELDS, body) == CURLE_OK;
+  if (body != NULL) {
+    ok &= curl_easy_setopt (e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) length) == CURLE_OK;
+    ok &= curl_easy_setopt (e, CURLOPT_COPYPOSTFIELDS, body) == CURLE_OK;
+  } else {
+    ok &= curl_easy_setopt (e, CURLOPT_HTTPGET, 1L) == CURLE_OK;
+  }
   for (guint i = 0; headers != NULL && headers[i] != NULL; i++)
     r->headers = curl_slist_append (r->headers, headers[i]);
   r->headers = curl_slist_append (r->headers, "Expect:"); /* no 100-continue round trip */
@@ -274,6 +278,30 @@ fail_later (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* @body: (nullable): POST it, or GET when NULL */
+static void
+start_request (ReelCurl *self, const char *url, const char *const *headers, const char *body,
+               gsize length, guint timeout_ms, ReelCurlCallback callback, gpointer user_data,
+               GDestroyNotify destroy)
+{
+  Request *r = g_new0 (Request, 1);
+  r->self = self;
+  r->easy = curl_easy_init ();
+  r->response = g_byte_array_new ();
+  r->callback = callback;
+  r->user_data = user_data;
+  r->destroy = destroy;
+  g_hash_table_add (self->requests, r);
+  if (r->easy == NULL || !setup_easy (r, url, headers, body, length, timeout_ms) ||
+      curl_multi_add_handle (self->multi, r->easy) != CURLM_OK) {
+    GSource *idle = g_idle_source_new ();
+    g_object_ref (self);
+    g_source_set_callback (idle, fail_later, r, NULL);
+    g_source_attach (idle, self->context);
+    g_source_unref (idle);
+  }
+}
+
 /**
  * reel_curl_post:
  * @headers: (array zero-terminated=1) (nullable): extra "Name: value" headers
@@ -286,22 +314,21 @@ reel_curl_post (ReelCurl *self, const char *url, const char *const *headers, con
                 GDestroyNotify destroy)
 {
   g_return_if_fail (REEL_IS_CURL (self) && url != NULL && callback != NULL);
-  Request *r = g_new0 (Request, 1);
-  r->self = self;
-  r->easy = curl_easy_init ();
-  r->response = g_byte_array_new ();
-  r->callback = callback;
-  r->user_data = user_data;
-  r->destroy = destroy;
-  g_hash_table_add (self->requests, r);
-  if (r->easy == NULL || !setup_easy (r, url, headers, body ? body : "", body ? length : 0, timeout_ms) ||
-      curl_multi_add_handle (self->multi, r->easy) != CURLM_OK) {
-    GSource *idle = g_idle_source_new ();
-    g_object_ref (self);
-    g_source_set_callback (idle, fail_later, r, NULL);
-    g_source_attach (idle, self->context);
-    g_source_unref (idle);
-  }
+  start_request (self, url, headers, body ? body : "", body ? length : 0, timeout_ms, callback,
+                 user_data, destroy);
+}
+
+/**
+ * reel_curl_get:
+ * @headers: (array zero-terminated=1) (nullable): extra "Name: value" headers
+ * @callback: (scope notified): runs once with the outcome
+ */
+void
+reel_curl_get (ReelCurl *self, const char *url, const char *const *headers, guint timeout_ms,
+               ReelCurlCallback callback, gpointer user_data, GDestroyNotify destroy)
+{
+  g_return_if_fail (REEL_IS_CURL (self) && url != NULL && callback != NULL);
+  start_request (self, url, headers, NULL, 0, timeout_ms, callback, user_data, destroy);
 }
 
 /**

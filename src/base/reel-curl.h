@@ -33,6 +33,10 @@ void reel_curl_post (ReelCurl *self, const char *url, const char *const *headers
                      const char *body, gsize length, guint timeout_ms,
                      ReelCurlCallback callback, gpointer user_data, GDestroyNotify destroy);
 
+/* GETs @url; otherwise as reel_curl_post(). */
+void reel_curl_get (ReelCurl *self, const char *url, const char *const *headers, guint timeout_ms,
+                    ReelCurlCallback callback, gpointer user_data, GDestroyNotify destroy);
+
 /* Returns: requests not completed yet */
 guint reel_curl_get_n_active (ReelCurl *self);
 

@@ -67,6 +67,7 @@ static const KeySpec key_table[] = {
   STR_KEY ("storage", "recordings_dir", KEY_PATH, recordings_dir),
   STR_KEY ("storage", "state_db", KEY_PATH, state_db),
   STR_KEY ("webrtc", "local_addresses", KEY_ADDRESSES, local_addresses),
+  UINT_KEY ("webrtc", "latency_ms", webrtc_latency_ms, 20, 5000),
   STR_KEY ("webhooks", "url", KEY_URL, webhooks_url),
   STR_KEY ("webhooks", "secret", KEY_OPTIONAL, webhooks_secret),
   UINT_KEY ("limits", "max_recordings", max_recordings, 1, 1000),
@@ -602,6 +603,7 @@ set_defaults (ReelConfig *config)
   config->rtmp_retry_max_ms = 30000;
   config->rtmp_max_retries = 0;
   config->rtmp_stall_timeout_s = 10;
+  config->webrtc_latency_ms = 300;
   config->log_level = G_LOG_LEVEL_INFO;
 }
 

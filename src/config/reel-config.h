@@ -25,6 +25,7 @@ typedef struct {
 
   /* [webrtc] */
   char **local_addresses;     /* local_addresses: comma-separated IPs, NULL-terminated, may be empty */
+  guint webrtc_latency_ms;    /* latency_ms (default 300, 20..5000): jitter buffer; room for NACK retransmissions */
 
   /* [webhooks] */
   char *webhooks_url;         /* url (nullable) */

@@ -5,6 +5,8 @@
 #include "base/reel-log.h"
 #include "media/reel-media-graph.h"
 #include "output/reel-output-bin.h"
+#include "jobs/reel-track-router.h"
+#include "sfu/reel-janus-room.h"
 #include "sfu/reel-synthetic-room.h"
 
 #include <glib/gstdio.h>
@@ -12,6 +14,7 @@
 #define SYNTHETIC_WIDTH 640
 #define SYNTHETIC_HEIGHT 360
 #define STATS_INTERVAL_MS 500
+#define PLACEHOLDER_DELAY_MS 400
 
 struct _ReelJobRunner {
   GObject parent_instance;
@@ -19,6 +22,9 @@ struct _ReelJobRunner {
   ReelConfig *config;
   ReelMediaGraph *graph;
   ReelRoom *room;
+  ReelTrackRouter *router;    /* (nullable) SFU rooms only */
+  GHashTable *placeholders;   /* participant id → placeholder track id, while shown */
+  guint placeholder_timer;
   guint max_duration_timer;
   guint stats_timer;
   GHashTable *retry_timers;   /* output id → GSource id */
@@ -297,12 +303,81 @@ stats_tick (gpointer data)
 
 /* ---------- room → graph ---------- */
 
+/* ---------- placeholders ---------- */
+
+static gboolean
+has_live_video (ReelRecordingParticipant *p)
+{
+  for (guint i = 0; i < p->tracks->len; i++) {
+    ReelRecordingTrack *t = g_ptr_array_index (p->tracks, i);
+    if (g_str_equal (t->kind, "video"))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* Every participant without live video gets a tile with their name, so the
+ * layout shows who is there while they are muted, reconnecting or audio-only. */
+static gboolean
+reconcile_placeholders (gpointer data)
+{
+  ReelJobRunner *self = data;
+  self->placeholder_timer = 0;
+  if (self->stopping || self->done)
+    return G_SOURCE_REMOVE;
+  g_autoptr (GHashTable) wanted = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < self->rec->participants->len; i++) {
+    ReelRecordingParticipant *p = g_ptr_array_index (self->rec->participants, i);
+    if (has_live_video (p))
+      continue;
+    g_hash_table_add (wanted, p->id);
+    if (g_hash_table_contains (self->placeholders, p->id))
+      continue;
+    g_autofree char *track_id = g_strdup_printf ("placeholder-%s", p->id);
+    GstElement *src = reel_media_placeholder_source_new (p->name ? p->name : p->id, SYNTHETIC_WIDTH,
+                                                         SYNTHETIC_HEIGHT, self->rec->spec->framerate);
+    if (reel_media_graph_add_track (self->graph, p->id, track_id, REEL_MEDIA_KIND_VIDEO, src, NULL))
+      g_hash_table_insert (self->placeholders, g_strdup (p->id), g_steal_pointer (&track_id));
+  }
+  GHashTableIter it;
+  gpointer pid, track_id;
+  g_hash_table_iter_init (&it, self->placeholders);
+  while (g_hash_table_iter_next (&it, &pid, &track_id)) {
+    if (g_hash_table_contains (wanted, pid))
+      continue;
+    reel_media_graph_remove_track (self->graph, track_id);
+    g_hash_table_iter_remove (&it);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_placeholders (ReelJobRunner *self)
+{
+  if (self->placeholder_timer == 0 && !self->stopping)
+    self->placeholder_timer = g_timeout_add (PLACEHOLDER_DELAY_MS, reconcile_placeholders, self);
+}
+
+/* A live video arrived: its placeholder goes now, not after the delay. */
+static void
+drop_placeholder (ReelJobRunner *self, const char *participant_id)
+{
+  const char *track_id = g_hash_table_lookup (self->placeholders, participant_id);
+  if (track_id == NULL)
+    return;
+  reel_media_graph_remove_track (self->graph, track_id);
+  g_hash_table_remove (self->placeholders, participant_id);
+}
+
+/* ---------- room → graph ---------- */
+
 static void
 on_participant_joined (ReelRoom *room, const char *participant_id, const char *name, gpointer data)
 {
   ReelJobRunner *self = data;
   reel_recording_add_participant (self->rec, participant_id, name);
   reel_log_recording (G_LOG_LEVEL_INFO, self->rec->id, "participant %s joined", participant_id);
+  schedule_placeholders (self);
 }
 
 static void
@@ -311,6 +386,31 @@ on_participant_left (ReelRoom *room, const char *participant_id, gpointer data)
   ReelJobRunner *self = data;
   reel_recording_remove_participant (self->rec, participant_id);
   reel_log_recording (G_LOG_LEVEL_INFO, self->rec->id, "participant %s left", participant_id);
+  schedule_placeholders (self);
+}
+
+static void
+track_live (ReelJobRunner *self, const char *participant_id, const char *track_id, const char *kind)
+{
+  reel_recording_add_track (self->rec, participant_id, track_id, kind);
+  if (g_str_equal (kind, "video"))
+    drop_placeholder (self, participant_id);
+}
+
+static void
+on_router_track_live (ReelTrackRouter *router, const char *participant_id, const char *track_id,
+                      const char *kind, gpointer data)
+{
+  track_live (data, participant_id, track_id, kind);
+}
+
+static void
+on_router_track_gone (ReelTrackRouter *router, const char *participant_id, const char *track_id,
+                      gpointer data)
+{
+  ReelJobRunner *self = data;
+  reel_recording_remove_track (self->rec, participant_id, track_id);
+  schedule_placeholders (self);
 }
 
 static void
@@ -320,6 +420,11 @@ on_track_added (ReelRoom *room, const char *participant_id, const char *track_id
   ReelJobRunner *self = data;
   if (self->stopping)
     return;
+  if (info->mid != NULL) {
+    if (self->router != NULL)
+      reel_track_router_add_track (self->router, participant_id, track_id, info);
+    return;
+  }
   ReelMediaKind kind = info->kind == REEL_TRACK_VIDEO ? REEL_MEDIA_KIND_VIDEO : REEL_MEDIA_KIND_AUDIO;
   GstElement *source = reel_media_synthetic_source_new (kind, info->color_rgb, info->tone_hz,
                                                         SYNTHETIC_WIDTH, SYNTHETIC_HEIGHT,
@@ -331,15 +436,18 @@ on_track_added (ReelRoom *room, const char *participant_id, const char *track_id
                         error ? error->message : "no source");
     return;
   }
-  reel_recording_add_track (self->rec, participant_id, track_id, reel_track_kind_to_string (info->kind));
+  track_live (self, participant_id, track_id, reel_track_kind_to_string (info->kind));
 }
 
 static void
 on_track_removed (ReelRoom *room, const char *participant_id, const char *track_id, gpointer data)
 {
   ReelJobRunner *self = data;
+  if (self->router != NULL)
+    reel_track_router_remove_track (self->router, track_id);
   reel_media_graph_remove_track (self->graph, track_id);
   reel_recording_remove_track (self->rec, participant_id, track_id);
+  schedule_placeholders (self);
 }
 
 static void
@@ -355,6 +463,9 @@ create_room (ReelJobRunner *self, GError **error)
   switch (spec->provider) {
   case REEL_PROVIDER_SYNTHETIC:
     self->room = REEL_ROOM (reel_synthetic_room_new (spec));
+    break;
+  case REEL_PROVIDER_JANUS:
+    self->room = REEL_ROOM (reel_janus_room_new (spec));
     break;
   default:
     g_set_error (error, REEL_ERROR, REEL_ERROR_PROVIDER_UNAVAILABLE,
@@ -427,6 +538,7 @@ mark_done (ReelJobRunner *self)
   self->done = TRUE;
   g_clear_handle_id (&self->stats_timer, g_source_remove);
   g_clear_handle_id (&self->max_duration_timer, g_source_remove);
+  g_clear_handle_id (&self->placeholder_timer, g_source_remove);
   g_hash_table_remove_all (self->retry_timers);
   if (self->room)
     reel_room_leave (self->room);
@@ -498,6 +610,11 @@ build_graph (ReelJobRunner *self, GError **error)
   g_signal_connect_object (self->graph, "failed", G_CALLBACK (on_graph_failed), self, 0);
   g_signal_connect_object (self->graph, "output-failed", G_CALLBACK (on_output_failed), self, 0);
   g_signal_connect_object (self->graph, "output-finished", G_CALLBACK (on_output_finished), self, 0);
+  if (self->rec->spec->room->provider != REEL_PROVIDER_SYNTHETIC) {
+    self->router = reel_track_router_new (self->graph, self->room, self->config, self->rec->id);
+    g_signal_connect_object (self->router, "track-live", G_CALLBACK (on_router_track_live), self, 0);
+    g_signal_connect_object (self->router, "track-gone", G_CALLBACK (on_router_track_gone), self, 0);
+  }
   return TRUE;
 }
 
@@ -541,10 +658,13 @@ reel_job_runner_stop (ReelJobRunner *self)
   self->stopping = TRUE;
   g_clear_handle_id (&self->max_duration_timer, g_source_remove);
   g_hash_table_remove_all (self->retry_timers);
+  g_clear_handle_id (&self->placeholder_timer, g_source_remove);
   reel_recording_set_state (self->rec, REEL_RECORDING_STOPPING);
   reel_log_recording (G_LOG_LEVEL_INFO, self->rec->id, "stopping recording %s", self->rec->id);
   if (self->room)
     reel_room_leave (self->room);
+  if (self->router)
+    reel_track_router_close (self->router);
   reel_media_graph_stop (self->graph, self->config->stop_timeout_s);
 }
 
@@ -617,10 +737,12 @@ reel_job_runner_dispose (GObject *object)
   ReelJobRunner *self = REEL_JOB_RUNNER (object);
   g_clear_handle_id (&self->stats_timer, g_source_remove);
   g_clear_handle_id (&self->max_duration_timer, g_source_remove);
+  g_clear_handle_id (&self->placeholder_timer, g_source_remove);
   if (self->retry_timers)
     g_hash_table_remove_all (self->retry_timers);
   if (self->room)
     reel_room_leave (self->room);
+  g_clear_object (&self->router);
   g_clear_object (&self->room);
   g_clear_object (&self->graph);
   G_OBJECT_CLASS (reel_job_runner_parent_class)->dispose (object);
@@ -633,6 +755,7 @@ reel_job_runner_finalize (GObject *object)
   g_hash_table_unref (self->retry_timers);
   g_hash_table_unref (self->progress);
   g_hash_table_unref (self->removing);
+  g_hash_table_unref (self->placeholders);
   g_clear_error (&self->fail_error);
   reel_recording_unref (self->rec);
   reel_config_unref (self->config);
@@ -651,6 +774,7 @@ reel_job_runner_init (ReelJobRunner *self)
   self->retry_timers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, remove_source);
   self->progress = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->removing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->placeholders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 }
 
 static void

@@ -48,6 +48,8 @@ struct _Input {
   GstPad *mixer_pad;          /* (owned) */
   gboolean removing;
   gboolean blocked;           /* set once, by the probe */
+  guint participant_seq;      /* tiles are ordered by when their participant first came */
+  guint seq;
 };
 
 struct _ReelMediaGraph {
@@ -61,6 +63,8 @@ struct _ReelMediaGraph {
   GHashTable *inputs;         /* track id → Input */
   GPtrArray *tiles;           /* (element-type Input) video inputs in join order, unowned */
   guint next_output_serial;
+  GHashTable *participant_order; /* participant id → first-seen sequence */
+  guint next_seq;
   GPtrArray *elements;        /* (element-type GstElement) added with add_element, owned */
   guint bus_watch;
   guint stop_timeout;
@@ -259,9 +263,20 @@ reel_media_graph_new (const ReelMediaSettings *s, GError **error)
 
 /* ---------- layout ---------- */
 
+static gint
+compare_tiles (gconstpointer a, gconstpointer b)
+{
+  const Input *x = *(Input *const *) a, *y = *(Input *const *) b;
+  if (x->participant_seq != y->participant_seq)
+    return x->participant_seq < y->participant_seq ? -1 : 1;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
 static void
 apply_layout (ReelMediaGraph *self)
 {
+  /* A participant keeps its place when its placeholder gives way to its video. */
+  g_ptr_array_sort (self->tiles, compare_tiles);
   guint n = self->tiles->len;
   g_autofree ReelRect *rects = g_new0 (ReelRect, MAX (n, 1));
   if (!reel_layout_grid (n, (gint) self->width, (gint) self->height, 16, 9, rects))
@@ -333,7 +348,49 @@ input_new (ReelMediaGraph *self, const char *participant_id, const char *track_i
   in->track_id = g_strdup (track_id);
   in->participant_id = g_strdup (participant_id);
   in->kind = kind;
+  in->seq = ++self->next_seq;
+  gpointer order;
+  if (!g_hash_table_lookup_extended (self->participant_order, participant_id, NULL, &order)) {
+    order = GUINT_TO_POINTER (in->seq);
+    g_hash_table_insert (self->participant_order, g_strdup (participant_id), order);
+  }
+  in->participant_seq = GPOINTER_TO_UINT (order);
   return in;
+}
+
+/**
+ * reel_media_placeholder_source_new:
+ * Returns: (transfer floating): a live source bin
+ */
+GstElement *
+reel_media_placeholder_source_new (const char *name, guint width, guint height, guint framerate)
+{
+  GstElement *bin = gst_bin_new (NULL);
+  GstElement *src = gst_element_factory_make ("videotestsrc", NULL);
+  GstElement *caps = gst_element_factory_make ("capsfilter", NULL);
+  GstElement *text = gst_element_factory_make ("textoverlay", NULL);
+  g_object_set (src, "is-live", TRUE, "pattern", 17 /* solid-color */,
+                "foreground-color", 0xff202020u, NULL);
+  g_autoptr (GstCaps) c = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, "I420",
+                                               "width", G_TYPE_INT, (gint) width,
+                                               "height", G_TYPE_INT, (gint) height,
+                                               "framerate", GST_TYPE_FRACTION, (gint) framerate, 1,
+                                               NULL);
+  g_object_set (caps, "caps", c, NULL);
+  gst_bin_add_many (GST_BIN (bin), src, caps, NULL);
+  GstElement *last = caps;
+  gst_element_link (src, caps);
+  if (text != NULL) {
+    /* The name is set as a property, never parsed: any text is safe. */
+    g_object_set (text, "text", name, "valignment", 4 /* center */, "halignment", 1 /* center */,
+                  "font-desc", "Sans 24", "shaded-background", FALSE, NULL);
+    gst_bin_add (GST_BIN (bin), text);
+    gst_element_link (caps, text);
+    last = text;
+  }
+  g_autoptr (GstPad) pad = gst_element_get_static_pad (last, "src");
+  gst_element_add_pad (bin, gst_ghost_pad_new ("src", pad));
+  return bin;
 }
 
 /**
@@ -949,6 +1006,7 @@ reel_media_graph_finalize (GObject *object)
   g_hash_table_unref (self->inputs);
   g_ptr_array_unref (self->tiles);
   g_ptr_array_unref (self->elements);
+  g_hash_table_unref (self->participant_order);
   g_free (self->name);
   G_OBJECT_CLASS (reel_media_graph_parent_class)->finalize (object);
 }
@@ -959,6 +1017,7 @@ reel_media_graph_init (ReelMediaGraph *self)
   self->outputs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) output_free);
   self->inputs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) input_free);
   self->tiles = g_ptr_array_new ();
+  self->participant_order = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->elements = g_ptr_array_new_with_free_func (gst_object_unref);
 }
 

@@ -101,4 +101,9 @@ GstClockTime reel_media_graph_get_running_time (ReelMediaGraph *self);
 GstElement *reel_media_synthetic_source_new (ReelMediaKind kind, guint32 rgb, double tone_hz,
                                              guint width, guint height, guint framerate);
 
+/* A participant without live video: a dark tile with @name on it.
+ * Returns: (transfer floating): a live source bin with a "src" pad */
+GstElement *reel_media_placeholder_source_new (const char *name, guint width, guint height,
+                                               guint framerate);
+
 G_END_DECLS
