@@ -36,6 +36,7 @@ struct _Output {
   gboolean detaching;
   gboolean finalize;
   gboolean timed_out;
+  gboolean eos;               /* finalized: its sink has seen EOS */
 };
 
 struct _Input {
@@ -760,6 +761,24 @@ reel_media_graph_get_output_sent_bytes (ReelMediaGraph *self, const char *output
   return o != NULL ? reel_output_bin_get_sent_bytes (o->bin) : -1;
 }
 
+
+/* After stop, the recording is done once every output still attached has
+ * finalized. The pipeline's own EOS cannot be waited for: webrtcbin holds sinks
+ * (ICE, DTLS) that never see one. */
+static void
+check_outputs_done (ReelMediaGraph *self)
+{
+  if (!self->stopping || self->done)
+    return;
+  GHashTableIter it;
+  Output *o;
+  g_hash_table_iter_init (&it, self->outputs);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &o))
+    if (!o->eos && !g_atomic_int_get (&o->failed))
+      return;
+  finish (self);
+}
+
 /* ---------- bus ---------- */
 
 static void
@@ -779,6 +798,7 @@ on_output_error (ReelMediaGraph *self, Output *o, GError *err, const char *debug
   o->detaching = FALSE; /* a finalizing output that fails is dropped instead */
   output_detach (self, o, FALSE);
   g_signal_emit (self, signals[SIG_OUTPUT_FAILED], 0, id, error);
+  check_outputs_done (self);
 }
 
 /* Returns: (transfer full) (nullable): the element added with add_element() that
@@ -843,11 +863,13 @@ on_forwarded (ReelMediaGraph *self, GstMessage *msg)
       g_autofree char *id = g_strdup (o->id);
       gboolean detached = o->detaching;
       GST_INFO ("%s: output %s finalized", self->name, id);
+      o->eos = TRUE;
       if (detached) {
         teardown_bin (self, o->bin);
         g_hash_table_remove (self->outputs, id);
       }
       g_signal_emit (self, signals[SIG_OUTPUT_FINISHED], 0, id);
+      check_outputs_done (self);
     }
   }
   gst_message_unref (inner);
@@ -963,6 +985,7 @@ reel_media_graph_stop (ReelMediaGraph *self, guint timeout_s)
       input_remove (self, in);
   gst_element_send_event (self->pipeline, gst_event_new_eos ());
   self->stop_timeout = g_timeout_add_seconds (MAX (timeout_s, 1), stop_timed_out, self);
+  check_outputs_done (self);
 }
 
 /**

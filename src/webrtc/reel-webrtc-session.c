@@ -373,6 +373,34 @@ pad_mid (GstPad *pad)
   return mid;
 }
 
+/* The mid whose m-line announces @ssrc (a=ssrc:<ssrc> ...) in the remote
+ * description. webrtcbin 1.22 does not demux by the MID header extension, and the
+ * transceiver it gives a pad can be the wrong one (or none) after a
+ * renegotiation; the SSRC is what identifies the stream. */
+static char *
+mid_for_ssrc (ReelWebrtcSession *self, guint ssrc)
+{
+  GstWebRTCSessionDescription *remote = NULL;
+  g_object_get (self->webrtc, "remote-description", &remote, NULL);
+  if (remote == NULL)
+    return NULL;
+  char *found = NULL;
+  for (guint i = 0; i < gst_sdp_message_medias_len (remote->sdp) && found == NULL; i++) {
+    const GstSDPMedia *media = gst_sdp_message_get_media (remote->sdp, i);
+    const char *mid = gst_sdp_media_get_attribute_val (media, "mid");
+    for (guint j = 0; mid != NULL && j < gst_sdp_media_attributes_len (media); j++) {
+      const GstSDPAttribute *attr = gst_sdp_media_get_attribute (media, j);
+      if (g_strcmp0 (attr->key, "ssrc") == 0 && attr->value != NULL &&
+          g_ascii_strtoull (attr->value, NULL, 10) == ssrc) {
+        found = g_strdup (mid);
+        break;
+      }
+    }
+  }
+  gst_webrtc_session_description_free (remote);
+  return found;
+}
+
 typedef struct {
   GstPad *pad;
   GstCaps *caps;
@@ -392,12 +420,17 @@ static void
 pad_ready_on_main (ReelWebrtcSession *self, gpointer data)
 {
   PadCaps *pc = data;
-  g_autofree char *mid = pad_mid (pc->pad);
   GstStructure *s = gst_caps_get_structure (pc->caps, 0);
+  guint ssrc = 0;
+  g_autofree char *mid = gst_structure_get_uint (s, "ssrc", &ssrc) ? mid_for_ssrc (self, ssrc) : NULL;
+  if (mid == NULL)
+    mid = pad_mid (pc->pad);
   const char *media = gst_structure_get_string (s, "media");
   const char *encoding = gst_structure_get_string (s, "encoding-name");
   if (mid == NULL || media == NULL || encoding == NULL) {
-    GST_WARNING_OBJECT (self, "pad %s without mid or codec: ignored", GST_PAD_NAME (pc->pad));
+    g_autofree char *caps = gst_caps_to_string (pc->caps);
+    GST_WARNING_OBJECT (self, "pad %s (mid %s, %s) without mid or codec: ignored",
+                        GST_PAD_NAME (pc->pad), mid ? mid : "none", caps);
     return;
   }
   Track *old = g_hash_table_lookup (self->tracks, mid);
