@@ -4,6 +4,10 @@
 #include "base/reel-log.h"
 #include "webrtc/reel-webrtc-session.h"
 
+/* A track the room announced must bring media within this time, or its session
+ * is subscribed again from scratch (a stuck renegotiation heals this way). */
+#define TRACK_ARRIVAL_TIMEOUT_S 4
+
 typedef struct {
   char *track_id;
   char *participant_id;
@@ -11,6 +15,8 @@ typedef struct {
   char *mid;
   ReelMediaKind kind;
   gboolean linked;            /* its pad is an input of the graph */
+  guint arrival_timer;
+  ReelTrackRouter *router;    /* (unowned) */
 } Route;
 
 struct _ReelTrackRouter {
@@ -33,6 +39,7 @@ static guint signals[N_SIGNALS];
 static void
 route_free (Route *r)
 {
+  g_clear_handle_id (&r->arrival_timer, g_source_remove);
   g_free (r->track_id);
   g_free (r->participant_id);
   g_free (r->session_key);
@@ -76,6 +83,7 @@ link_route (ReelTrackRouter *self, Route *r, GstPad *pad)
     return;
   }
   r->linked = TRUE;
+  g_clear_handle_id (&r->arrival_timer, g_source_remove);
   g_signal_emit (self, signals[SIG_TRACK_LIVE], 0, r->participant_id, r->track_id, kind_name (r->kind));
 }
 
@@ -221,6 +229,22 @@ on_element_failed (ReelMediaGraph *graph, GstElement *element, GError *error, gp
   }
 }
 
+static gboolean
+track_never_arrived (gpointer data)
+{
+  Route *r = data;
+  ReelTrackRouter *self = r->router;
+  r->arrival_timer = 0;
+  if (self->closed || r->linked)
+    return G_SOURCE_REMOVE;
+  reel_log_recording (G_LOG_LEVEL_WARNING, self->recording_id,
+                      "track %s brought no media in %u s: subscribing again", r->track_id,
+                      TRACK_ARRIVAL_TIMEOUT_S);
+  g_autofree char *key = g_strdup (r->session_key);
+  reel_room_restart_session (self->room, key);
+  return G_SOURCE_REMOVE;
+}
+
 /**
  * reel_track_router_add_track:
  * @info: the room's description, with session_key and mid
@@ -238,6 +262,8 @@ reel_track_router_add_track (ReelTrackRouter *self, const char *participant_id,
   r->session_key = g_strdup (info->session_key);
   r->mid = g_strdup (info->mid);
   r->kind = info->kind == REEL_TRACK_VIDEO ? REEL_MEDIA_KIND_VIDEO : REEL_MEDIA_KIND_AUDIO;
+  r->router = self;
+  r->arrival_timer = g_timeout_add_seconds (TRACK_ARRIVAL_TIMEOUT_S, track_never_arrived, r);
   g_hash_table_insert (self->routes, r->track_id, r);
   g_autofree char *pk = pad_key (r->session_key, r->mid);
   GstPad *pad = g_hash_table_lookup (self->pads, pk);
@@ -278,6 +304,11 @@ reel_track_router_close (ReelTrackRouter *self)
 {
   self->closed = TRUE;
   g_hash_table_remove_all (self->pads);
+  GHashTableIter it;
+  Route *r;
+  g_hash_table_iter_init (&it, self->routes);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &r))
+    g_clear_handle_id (&r->arrival_timer, g_source_remove);
 }
 
 /**

@@ -219,6 +219,7 @@ reel_webrtc_session_handle_offer (ReelWebrtcSession *self, const char *sdp, gboo
     return FALSE;
   }
   self->trickle = trickle;
+  GST_DEBUG_OBJECT (self, "offer:\n%s", sdp);
   GstWebRTCSessionDescription *offer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, msg);
   GstPromise *promise = gst_promise_new_with_change_func (on_remote_set, gst_object_ref (self),
                                                           gst_object_unref);
