@@ -107,12 +107,16 @@ def failed(tc):
 
 
 def make_tempdir(tc, prefix="reel-it-"):
-    """A temporary directory removed when the test ends (kept with REEL_TEST_KEEP=1)."""
+    """A temporary directory removed when the test ends; kept (and named on stderr) when
+    the test failed or with REEL_TEST_KEEP=1, for the logs, recordings and saved frames."""
     path = tempfile.mkdtemp(prefix=prefix)
-    if KEEP:
-        add_cleanup(tc, note, "kept %s" % path)
-    else:
-        add_cleanup(tc, shutil.rmtree, path, True)
+
+    def cleanup():
+        if KEEP or failed(tc):
+            note("kept %s" % path)
+        else:
+            shutil.rmtree(path, True)
+    add_cleanup(tc, cleanup)
     return path
 
 
@@ -135,6 +139,50 @@ def _child_pids(pid):
         if ppid == pid:
             kids.append(int(entry))
     return kids
+
+
+_SUBREAPER = None
+
+
+def become_subreaper():
+    """Makes this process the reaper of orphaned descendants (prctl PR_SET_CHILD_SUBREAPER),
+    so nginx workers outliving their master can be waited for instead of left as zombies."""
+    global _SUBREAPER
+    if _SUBREAPER is None:
+        try:
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            _SUBREAPER = libc.prctl(36, 1, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            _SUBREAPER = False
+    return _SUBREAPER
+
+
+def _reap(pids, timeout=2.0):
+    """Waits for (reaps) processes that became our children; ignores the others."""
+    deadline = time.monotonic() + timeout
+    pending = set(pids)
+    while pending and time.monotonic() < deadline:
+        for pid in list(pending):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pending.discard(pid)
+                continue
+            if done:
+                pending.discard(pid)
+        if pending:
+            time.sleep(0.02)
+
+
+def _proc_state(pid):
+    """State letter of /proc/PID/stat (R, S, T, Z...) or None if gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2:].split()[0]
 
 
 def _kill_pid(pid, sig):
@@ -262,6 +310,9 @@ class ReelDaemon:
         """Starts reeld without waiting for it to listen."""
         assert self.proc is None or self.proc.poll() is not None, "reeld already running"
         self.generation += 1
+        if self._logfile:
+            with contextlib.suppress(Exception):
+                self._logfile.close()
         self._ready = threading.Event()
         self.host = self.port = None
         log_path = os.path.join(self.workdir, "reeld-%d.log" % self.generation)
@@ -623,6 +674,7 @@ rtmp { server { listen 127.0.0.1:%(port)d; application live { live on; record al
     def start(self, timeout=10):
         if not os.path.exists(self.MODULE):
             raise unittest.SkipTest("nginx rtmp module missing (%s)" % self.MODULE)
+        become_subreaper()
         with open(os.path.join(self.dir, "stderr.log"), "w") as err:
             self.proc = subprocess.Popen(
                 ["nginx", "-c", self.conf, "-p", self.dir, "-e", os.path.join(self.dir, "error.log")],
@@ -634,31 +686,34 @@ rtmp { server { listen 127.0.0.1:%(port)d; application live { live on; record al
             time.sleep(0.05)
         return self
 
-    def _pids(self):
-        return _child_pids(self.proc.pid) + [self.proc.pid]
-
     def kill(self):
-        """SIGKILL master and workers: the server disappears, connections reset."""
+        """SIGKILL master and workers: the server disappears, connections reset.
+
+        The master is frozen first (SIGSTOP): a master that sees a worker die forks a new
+        one, which would outlive the test."""
         if self.proc is None or self.proc.poll() is not None:
             return
-        for pid in self._pids():
+        master = self.proc.pid
+        _kill_pid(master, signal.SIGSTOP)
+        deadline = time.monotonic() + 5
+        while _proc_state(master) not in ("T", "t", "Z", None) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        workers = _child_pids(master)
+        for pid in workers:
             _kill_pid(pid, signal.SIGKILL)
+        _kill_pid(master, signal.SIGKILL)
         self.proc.wait(10)
-        # Orphaned workers would get re-parented; they were killed above by PID.
+        _reap(workers)  # re-parented to us (subreaper), else to init
 
     def stop(self, timeout=10):
         """Graceful stop (SIGQUIT): open FLV recordings get closed."""
         if self.proc is None or self.proc.poll() is not None:
             return
-        workers = _child_pids(self.proc.pid)
         _kill_pid(self.proc.pid, signal.SIGQUIT)
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            _kill_pid(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
-        for pid in workers:
-            _kill_pid(pid, signal.SIGKILL)
+            self.kill()
 
     def _cleanup(self):
         if self.proc is not None and self.proc.poll() is None:

@@ -213,8 +213,21 @@ class ApiTest(rt.ReelTestCase):
             ("provider missing", "POST", "/v1/recordings", {"body": without("room", "provider")}, 400, None, "provider"),
             ("unknown provider", "POST", "/v1/recordings",
              {"body": base_body(room={"provider": "zoom", "participants": [ALICE]})}, 400, "unknown_provider", None),
-            ("provider janus", "POST", "/v1/recordings",
-             {"body": base_body(room={"provider": "janus", "url": "http://198.18.0.2:8088/janus", "room": 1234})},
+            # Every room below points at 127.0.0.1 only: should a request be accepted after
+            # all, reeld must not send anything off this machine.
+            ("janus url file://", "POST", "/v1/recordings",
+             {"body": base_body(room={"provider": "janus", "url": "file:///etc/passwd", "room": 1234})},
+             400, None, "url"),
+            ("janus room a string", "POST", "/v1/recordings",
+             {"body": base_body(room={"provider": "janus", "url": "http://127.0.0.1:9/janus", "room": "lobby"})},
+             400, None, "room"),
+            ("janus room zero", "POST", "/v1/recordings",
+             {"body": base_body(room={"provider": "janus", "url": "http://127.0.0.1:9/janus", "room": 0})},
+             400, None, "room"),
+            # a provider reel knows but this build lacks: valid JSON, impossible request.
+            # Replace this case once the orange provider lands.
+            ("provider not in this build", "POST", "/v1/recordings",
+             {"body": base_body(room={"provider": "orange", "url": "http://127.0.0.1:9", "room": "r"})},
              422, None, None),
             ("participants not a list", "POST", "/v1/recordings",
              {"body": base_body(room={"provider": "synthetic", "participants": {"name": "x"}})}, 400, None, "participants"),
@@ -226,7 +239,8 @@ class ApiTest(rt.ReelTestCase):
             ("tone above Nyquist", "POST", "/v1/recordings", {"body": with_participant(tone_hz=1e9)}, 400, None, "tone_hz"),
             ("name with ../", "POST", "/v1/recordings", {"body": with_participant(name="../../etc/passwd")},
              400, None, "name"),
-            ("name with NUL", "POST", "/v1/recordings", {"body": with_participant(name="Al\u0000ice")}, 400, None, "name"),
+            # may be refused by the JSON reader already (then the message names no field)
+            ("name with NUL", "POST", "/v1/recordings", {"body": with_participant(name="Al\u0000ice")}, 400, None, None),
             ("name empty", "POST", "/v1/recordings", {"body": with_participant(name="")}, 400, None, "name"),
             ("name 10000 chars", "POST", "/v1/recordings", {"body": with_participant(name="A" * 10000)}, 400, None, "name"),
             ("duplicate participant names", "POST", "/v1/recordings", {"body": dup}, 400, None, "name"),
@@ -258,7 +272,7 @@ class ApiTest(rt.ReelTestCase):
              {"body": with_output({"type": "file", "format": "mp4", "path": "../../etc/x"})}, 400, None, "path"),
             ("output absolute path", "POST", "/v1/recordings",
              {"body": with_output({"type": "file", "format": "mp4", "path": "/etc/x"})}, 400, None, "path"),
-            ("output type ftp", "POST", "/v1/recordings", {"body": with_output({"type": "ftp", "url": "ftp://x/y"})},
+            ("output type ftp", "POST", "/v1/recordings", {"body": with_output({"type": "ftp", "url": "ftp://127.0.0.1/y"})},
              400, None, "type"),
             ("file format avi", "POST", "/v1/recordings", {"body": with_output({"type": "file", "format": "avi"})},
              400, None, "format"),
