@@ -4,6 +4,8 @@
 #include "base/reel-error.h"
 #include "base/reel-json.h"
 
+#include <glib/gstdio.h>
+
 static const char *state_names[] = {
   [REEL_RECORDING_SCHEDULED] = "scheduled",
   [REEL_RECORDING_STARTING] = "starting",
@@ -39,6 +41,48 @@ const char *
 reel_output_state_to_string (ReelOutputState state)
 {
   return (gsize) state < G_N_ELEMENTS (output_state_names) ? output_state_names[state] : "failed";
+}
+
+static gboolean
+lookup_name (const char *const *names, gsize n, const char *name, gint *index)
+{
+  for (gsize i = 0; i < n; i++) {
+    if (names[i] != NULL && g_strcmp0 (names[i], name) == 0) {
+      *index = (gint) i;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+/**
+ * reel_recording_state_from_string:
+ * @state: (out): the state
+ * Returns: %TRUE if @name is a recording state
+ */
+gboolean
+reel_recording_state_from_string (const char *name, ReelRecordingState *state)
+{
+  gint i;
+  if (!lookup_name (state_names, G_N_ELEMENTS (state_names), name, &i))
+    return FALSE;
+  *state = (ReelRecordingState) i;
+  return TRUE;
+}
+
+/**
+ * reel_output_state_from_string:
+ * @state: (out): the state
+ * Returns: %TRUE if @name is an output state
+ */
+gboolean
+reel_output_state_from_string (const char *name, ReelOutputState *state)
+{
+  gint i;
+  if (!lookup_name (output_state_names, G_N_ELEMENTS (output_state_names), name, &i))
+    return FALSE;
+  *state = (ReelOutputState) i;
+  return TRUE;
 }
 
 /**
@@ -111,6 +155,14 @@ track_free (ReelRecordingTrack *t)
 }
 
 static void
+artifact_free (ReelRecordingArtifact *a)
+{
+  g_free (a->output_id);
+  g_free (a->path);
+  g_free (a);
+}
+
+static void
 participant_free (ReelRecordingParticipant *p)
 {
   g_free (p->id);
@@ -135,6 +187,7 @@ reel_recording_new (const char *id, ReelRecordingSpec *spec)
   rec->spec = spec;
   rec->participants = g_ptr_array_new_with_free_func ((GDestroyNotify) participant_free);
   rec->outputs = g_ptr_array_new_with_free_func ((GDestroyNotify) output_free);
+  rec->artifacts = g_ptr_array_new_with_free_func ((GDestroyNotify) artifact_free);
   for (guint i = 0; i < spec->outputs->len; i++)
     reel_recording_add_output (rec, reel_output_spec_copy (g_ptr_array_index (spec->outputs, i)));
   return rec;
@@ -161,6 +214,7 @@ reel_recording_unref (ReelRecording *rec)
   reel_recording_spec_free (rec->spec);
   g_ptr_array_unref (rec->participants);
   g_ptr_array_unref (rec->outputs);
+  g_ptr_array_unref (rec->artifacts);
   g_free (rec->error_code);
   g_free (rec->error_message);
   g_free (rec);
@@ -305,6 +359,89 @@ reel_recording_remove_track (ReelRecording *rec, const char *participant_id, con
   }
 }
 
+/**
+ * reel_recording_add_artifact:
+ * @duration_s: seconds, 0 if unknown
+ */
+void
+reel_recording_add_artifact (ReelRecording *rec, const char *output_id, const char *path,
+                             gint64 bytes, double duration_s)
+{
+  ReelRecordingArtifact *a = g_new0 (ReelRecordingArtifact, 1);
+  a->output_id = g_strdup (output_id);
+  a->path = g_strdup (path);
+  a->bytes = bytes;
+  a->duration_s = duration_s;
+  g_ptr_array_add (rec->artifacts, a);
+}
+
+static double
+recorded_seconds (const ReelRecording *rec)
+{
+  if (rec->started_at <= 0 || rec->ended_at <= rec->started_at)
+    return 0;
+  return (double) ((rec->ended_at - rec->started_at) / 1000) / 1000.0; /* milliseconds */
+}
+
+/**
+ * reel_recording_collect_artifacts:
+ * @rec: an ended recording
+ */
+void
+reel_recording_collect_artifacts (ReelRecording *rec)
+{
+  g_ptr_array_set_size (rec->artifacts, 0);
+  for (guint i = 0; i < rec->outputs->len; i++) {
+    ReelRecordingOutput *out = g_ptr_array_index (rec->outputs, i);
+    GStatBuf st;
+    if (out->spec->type != REEL_OUTPUT_FILE || out->path == NULL || g_stat (out->path, &st) != 0 ||
+        st.st_size <= 0)
+      continue;
+    out->bytes = st.st_size;
+    reel_recording_add_artifact (rec, out->id, out->path, out->bytes, recorded_seconds (rec));
+  }
+}
+
+/* The last time any of its files was written, 0 if none exists. */
+static gint64
+last_write (const ReelRecording *rec)
+{
+  gint64 latest = 0;
+  for (guint i = 0; i < rec->outputs->len; i++) {
+    ReelRecordingOutput *out = g_ptr_array_index (rec->outputs, i);
+    GStatBuf st;
+    if (out->path != NULL && g_stat (out->path, &st) == 0)
+      latest = MAX (latest, (gint64) st.st_mtime * G_USEC_PER_SEC);
+  }
+  return latest;
+}
+
+/**
+ * reel_recording_mark_interrupted:
+ * @fallback_end: ended_at when no file tells when writing stopped
+ */
+void
+reel_recording_mark_interrupted (ReelRecording *rec, gint64 fallback_end)
+{
+  g_autoptr (GError) error = g_error_new_literal (REEL_ERROR, REEL_ERROR_INTERRUPTED,
+                                                  "reeld stopped while this recording ran; "
+                                                  "its files are kept as written");
+  if (!reel_recording_state_is_active (rec->state) && rec->state != REEL_RECORDING_SCHEDULED)
+    return;
+  reel_recording_fail (rec, error);
+  gint64 end = last_write (rec);
+  rec->ended_at = end > rec->started_at ? end : MAX (fallback_end, rec->started_at);
+  for (guint i = 0; i < rec->outputs->len; i++) {
+    ReelRecordingOutput *out = g_ptr_array_index (rec->outputs, i);
+    if (out->state != REEL_OUTPUT_STATE_STARTING && out->state != REEL_OUTPUT_STATE_WRITING)
+      continue;
+    out->state = REEL_OUTPUT_STATE_FAILED;
+    out->next_retry_at = 0;
+    reel_recording_output_set_error (out, error);
+  }
+  reel_recording_collect_artifacts (rec);
+}
+
 static void
 add_error (JsonBuilder *b, const char *code, const char *message)
 {
@@ -379,6 +516,27 @@ add_participants (JsonBuilder *b, ReelRecording *rec)
 }
 
 static void
+add_artifacts (JsonBuilder *b, ReelRecording *rec)
+{
+  json_builder_set_member_name (b, "artifacts");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < rec->artifacts->len; i++) {
+    ReelRecordingArtifact *a = g_ptr_array_index (rec->artifacts, i);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "output_id");
+    json_builder_add_string_value (b, a->output_id);
+    json_builder_set_member_name (b, "path");
+    json_builder_add_string_value (b, a->path);
+    json_builder_set_member_name (b, "bytes");
+    json_builder_add_int_value (b, a->bytes);
+    json_builder_set_member_name (b, "duration_s");
+    json_builder_add_double_value (b, a->duration_s);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+}
+
+static void
 add_video (JsonBuilder *b, const ReelRecordingSpec *spec)
 {
   json_builder_set_member_name (b, "video");
@@ -427,6 +585,7 @@ reel_recording_to_json (ReelRecording *rec)
   for (guint i = 0; i < rec->outputs->len; i++)
     add_output (b, g_ptr_array_index (rec->outputs, i));
   json_builder_end_array (b);
+  add_artifacts (b, rec);
   add_error (b, rec->error_code, rec->error_message);
   json_builder_end_object (b);
   return json_builder_get_root (b);

@@ -53,6 +53,14 @@ typedef struct {
   GPtrArray *tracks;       /* (element-type ReelRecordingTrack) */
 } ReelRecordingParticipant;
 
+/* A finished file: what a recording left on disk. */
+typedef struct {
+  char *output_id;
+  char *path;
+  gint64 bytes;
+  double duration_s;       /* ended_at - started_at of the recording */
+} ReelRecordingArtifact;
+
 typedef struct {
   gint ref_count;
   char *id;
@@ -65,10 +73,14 @@ typedef struct {
   guint next_output_index;
   char *error_code;        /* (nullable) */
   char *error_message;     /* (nullable) */
+  GPtrArray *artifacts;    /* (element-type ReelRecordingArtifact) set once it ended */
 } ReelRecording;
 
 const char *reel_recording_state_to_string (ReelRecordingState state);
 const char *reel_output_state_to_string (ReelOutputState state);
+/* @state: (out). Returns: %TRUE if @name is a state's API name */
+gboolean reel_recording_state_from_string (const char *name, ReelRecordingState *state);
+gboolean reel_output_state_from_string (const char *name, ReelOutputState *state);
 gboolean reel_recording_state_is_active (ReelRecordingState state);
 
 /* The state machine: scheduled → starting → recording → stopping → finished,
@@ -104,6 +116,18 @@ void reel_recording_add_track (ReelRecording *rec, const char *participant_id,
                                const char *track_id, const char *kind);
 void reel_recording_remove_track (ReelRecording *rec, const char *participant_id,
                                   const char *track_id);
+
+/* Lists every file output whose file exists and is not empty as an artifact (and
+ * refreshes its bytes); duration_s is ended_at - started_at. For ended recordings. */
+void reel_recording_collect_artifacts (ReelRecording *rec);
+/* @duration_s: 0 if unknown */
+void reel_recording_add_artifact (ReelRecording *rec, const char *output_id, const char *path,
+                                  gint64 bytes, double duration_s);
+
+/* An active recording found at start-up (reeld died while it ran): failed with
+ * error.code "interrupted", ended_at = the last write to its files (else @fallback_end),
+ * open outputs failed, files kept as they are and listed as artifacts. */
+void reel_recording_mark_interrupted (ReelRecording *rec, gint64 fallback_end);
 
 /* Returns: (transfer full): the API's recording object */
 JsonNode *reel_recording_to_json (ReelRecording *rec);
