@@ -70,9 +70,13 @@ static const KeySpec key_table[] = {
   UINT_KEY ("webrtc", "latency_ms", webrtc_latency_ms, 20, 5000),
   STR_KEY ("webhooks", "url", KEY_URL, webhooks_url),
   STR_KEY ("webhooks", "secret", KEY_OPTIONAL, webhooks_secret),
+  UINT_KEY ("webhooks", "retry_initial_ms", webhooks_retry_initial_ms, 100, 600000),
+  UINT_KEY ("webhooks", "retry_max_ms", webhooks_retry_max_ms, 100, 86400000),
+  UINT_KEY ("webhooks", "timeout_s", webhooks_timeout_s, 1, 300),
   UINT_KEY ("limits", "max_recordings", max_recordings, 1, 1000),
   UINT_KEY ("limits", "max_participants", max_participants, 1, 100),
   UINT_KEY ("limits", "max_duration_s", max_duration_s, 1, 2592000),
+  UINT_KEY ("limits", "max_schedules", max_schedules, 1, 100000),
   STR_KEY ("media", "pipelines_dir", KEY_PATH, pipelines_dir),
   STR_KEY ("media", "video_encoder", KEY_TEMPLATE, video_encoder),
   STR_KEY ("media", "audio_encoder", KEY_TEMPLATE, audio_encoder),
@@ -552,21 +556,30 @@ apply_environment (ReelConfig *config, GError **error)
                           FALSE, error);
 }
 
+/* [group] retry_max_ms must not be less than [group] retry_initial_ms. */
+static gboolean
+check_retry_order (Loader *loader, const char *group, guint initial, guint max, GError **error)
+{
+  if (max >= initial)
+    return TRUE;
+  const KeySpec *spec = find_key (group, "retry_max_ms");
+  const char *label = loader->origin[spec - key_table];
+  if (label == NULL)
+    label = loader->origin[find_key (group, "retry_initial_ms") - key_table];
+  return key_error (error, label, spec, "%u is less than [%s] retry_initial_ms (%u)", max, group,
+                    initial);
+}
+
 /* Checks that involve more than one key, once every file is merged. */
 static gboolean
 check_merged (Loader *loader, GError **error)
 {
   ReelConfig *config = loader->config;
 
-  if (config->rtmp_retry_max_ms < config->rtmp_retry_initial_ms) {
-    const KeySpec *spec = find_key ("rtmp", "retry_max_ms");
-    const char *label = loader->origin[spec - key_table];
-    if (label == NULL)
-      label = loader->origin[find_key ("rtmp", "retry_initial_ms") - key_table];
-    return key_error (error, label, spec, "%u is less than [rtmp] retry_initial_ms (%u)",
-                      config->rtmp_retry_max_ms, config->rtmp_retry_initial_ms);
-  }
-  return TRUE;
+  return check_retry_order (loader, "rtmp", config->rtmp_retry_initial_ms,
+                            config->rtmp_retry_max_ms, error) &&
+         check_retry_order (loader, "webhooks", config->webhooks_retry_initial_ms,
+                            config->webhooks_retry_max_ms, error);
 }
 
 static const char *
@@ -589,6 +602,10 @@ set_defaults (ReelConfig *config)
   config->max_recordings = 8;
   config->max_participants = 25;
   config->max_duration_s = 86400;
+  config->max_schedules = 100;
+  config->webhooks_retry_initial_ms = 1000;
+  config->webhooks_retry_max_ms = 300000;
+  config->webhooks_timeout_s = 10;
   config->pipelines_dir = g_strdup (default_pipelines_dir ());
   config->video_encoder = g_strdup ("video-h264");
   config->audio_encoder = g_strdup ("audio-aac");

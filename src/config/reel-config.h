@@ -30,11 +30,15 @@ typedef struct {
   /* [webhooks] */
   char *webhooks_url;         /* url (nullable) */
   char *webhooks_secret;      /* secret (nullable) */
+  guint webhooks_retry_initial_ms; /* retry_initial_ms (default 1000): first retry delay, doubles */
+  guint webhooks_retry_max_ms;     /* retry_max_ms (default 300000): longest delay between attempts */
+  guint webhooks_timeout_s;        /* timeout_s (default 10): one delivery attempt */
 
   /* [limits] */
   guint max_recordings;       /* max_recordings (default 8, 1..1000): more → 503 */
   guint max_participants;     /* max_participants (default 25, 1..100) */
   guint64 max_duration_s;     /* max_duration_s (default 86400, 1..2592000): cap on a request's max_duration_s */
+  guint max_schedules;        /* max_schedules (default 100, 1..100000): active schedules; more → 503 */
 
   /* [media] */
   char *pipelines_dir;        /* pipelines_dir (default: installed dir, else the source tree's pipelines/) */

@@ -66,6 +66,10 @@ assert_defaults (const ReelConfig *c)
   g_assert_cmpuint (c->max_recordings, ==, 8);
   g_assert_cmpuint (c->max_participants, ==, 25);
   g_assert_cmpuint (c->max_duration_s, ==, 86400);
+  g_assert_cmpuint (c->max_schedules, ==, 100);
+  g_assert_cmpuint (c->webhooks_retry_initial_ms, ==, 1000);
+  g_assert_cmpuint (c->webhooks_retry_max_ms, ==, 300000);
+  g_assert_cmpuint (c->webhooks_timeout_s, ==, 10);
   if (g_file_test (REEL_PIPELINES_INSTALL_DIR, G_FILE_TEST_IS_DIR))
     g_assert_cmpstr (c->pipelines_dir, ==, REEL_PIPELINES_INSTALL_DIR);
   else
@@ -117,10 +121,14 @@ static const char every_key[] =
   "[webhooks]\n"
   "url = https://hooks.example.com/reel?x=1\n"
   "secret = whsec with spaces\n"
+  "retry_initial_ms = 200\n"
+  "retry_max_ms = 4000\n"
+  "timeout_s = 3\n"
   "[limits]\n"
   "max_recordings = 1000\n"
   "max_participants = 1\n"
   "max_duration_s = 2592000\n"
+  "max_schedules = 7\n"
   "[media]\n"
   "pipelines_dir = my/pipelines\n"
   "video_encoder = video-vp8\n"
@@ -161,6 +169,10 @@ test_every_key (void)
   g_assert_cmpuint (c->max_recordings, ==, 1000);
   g_assert_cmpuint (c->max_participants, ==, 1);
   g_assert_cmpuint (c->max_duration_s, ==, 2592000);
+  g_assert_cmpuint (c->max_schedules, ==, 7);
+  g_assert_cmpuint (c->webhooks_retry_initial_ms, ==, 200);
+  g_assert_cmpuint (c->webhooks_retry_max_ms, ==, 4000);
+  g_assert_cmpuint (c->webhooks_timeout_s, ==, 3);
   g_assert_cmpstr (c->pipelines_dir, ==, "my/pipelines");
   g_assert_cmpstr (c->video_encoder, ==, "video-vp8");
   g_assert_cmpstr (c->audio_encoder, ==, "audio_opus2");
@@ -398,6 +410,8 @@ test_retry_order (void)
                    "reel.conf: [rtmp] retry_max_ms", "retry_initial_ms", NULL);
   assert_rejected ("[rtmp]\nretry_initial_ms = 40000\n",
                    "reel.conf: [rtmp] retry_max_ms", "retry_initial_ms", NULL);
+  assert_rejected ("[webhooks]\nretry_initial_ms = 5000\nretry_max_ms = 4000\n",
+                   "reel.conf: [webhooks] retry_max_ms", "[webhooks] retry_initial_ms", NULL);
 }
 
 static void
