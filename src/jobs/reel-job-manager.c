@@ -8,6 +8,7 @@
 struct _ReelJobManager {
   GObject parent_instance;
   ReelConfig *config;
+  ReelStore *store;         /* (nullable) */
   GPtrArray *recordings;    /* (element-type ReelRecording) oldest first */
   GHashTable *runners;      /* id → ReelJobRunner, while active */
   GSourceFunc shutdown_done;
@@ -41,6 +42,63 @@ reel_job_manager_get_request_limits (ReelJobManager *self, ReelRequestLimits *li
   limits->default_height = self->config->default_height;
   limits->default_framerate = self->config->default_framerate;
   limits->default_bitrate_kbps = self->config->default_bitrate_kbps;
+}
+
+/* ---------- durable state ---------- */
+
+/* Writes @rec, with the webhook @event (nullable) when webhooks are configured. A
+ * failure to write is logged: the recording itself goes on. */
+static void
+persist (ReelJobManager *self, ReelRecording *rec, const char *event, const char *output_id)
+{
+  g_autoptr (GError) error = NULL;
+  if (self->store == NULL)
+    return;
+  if (self->config->webhooks_url == NULL)
+    event = NULL;
+  if (!reel_store_save_recording (self->store, rec, event, output_id, &error))
+    reel_log_recording (G_LOG_LEVEL_WARNING, rec->id, "recording %s not saved: %s", rec->id,
+                        error->message);
+}
+
+/**
+ * reel_job_manager_attach_store:
+ * @store: (transfer none): the opened store
+ * Returns: %TRUE once every stored recording is loaded
+ */
+gboolean
+reel_job_manager_attach_store (ReelJobManager *self, ReelStore *store, GError **error)
+{
+  g_return_val_if_fail (self->store == NULL && self->recordings->len == 0, FALSE);
+  g_autoptr (GPtrArray) loaded = reel_store_load_recordings (store, error);
+  if (loaded == NULL)
+    return FALSE;
+  self->store = g_object_ref (store);
+  guint interrupted = 0;
+  for (guint i = 0; i < loaded->len; i++) {
+    ReelRecording *rec = g_ptr_array_index (loaded, i);
+    g_ptr_array_add (self->recordings, reel_recording_ref (rec));
+    if (!reel_recording_state_is_active (rec->state) && rec->state != REEL_RECORDING_SCHEDULED)
+      continue;
+    reel_recording_mark_interrupted (rec, g_get_real_time ());
+    reel_log_recording (G_LOG_LEVEL_WARNING, rec->id, "recording %s was interrupted (reeld stopped "
+                        "while it ran); %u file(s) kept", rec->id, rec->artifacts->len);
+    persist (self, rec, "recording.failed", NULL);
+    interrupted++;
+  }
+  g_message ("state db: %u recording(s) loaded, %u interrupted", loaded->len, interrupted);
+  return TRUE;
+}
+
+static void
+on_runner_event (ReelJobRunner *runner, const char *event, const char *output_id, gpointer data)
+{
+  ReelJobManager *self = data;
+  ReelRecording *rec = reel_job_runner_get_recording (runner);
+  reel_job_runner_refresh (runner);
+  if (g_strcmp0 (event, "recording.finished") == 0 || g_strcmp0 (event, "recording.failed") == 0)
+    reel_recording_collect_artifacts (rec);
+  persist (self, rec, event, output_id);
 }
 
 static void
@@ -79,6 +137,19 @@ on_runner_done (ReelJobRunner *runner, gpointer data)
 ReelRecording *
 reel_job_manager_create (ReelJobManager *self, ReelRecordingSpec *spec, GError **error)
 {
+  return reel_job_manager_create_full (self, spec, NULL, error);
+}
+
+/**
+ * reel_job_manager_create_full:
+ * @spec: (transfer full): the validated request
+ * @schedule_id: (nullable): the schedule this recording is an occurrence of
+ * Returns: (transfer full) (nullable): the record
+ */
+ReelRecording *
+reel_job_manager_create_full (ReelJobManager *self, ReelRecordingSpec *spec, const char *schedule_id,
+                              GError **error)
+{
   g_autoptr (ReelRecordingSpec) owned = spec;
   if (self->shutdown_done != NULL) {
     g_set_error (error, REEL_ERROR, REEL_ERROR_AT_CAPACITY, "reeld is shutting down");
@@ -91,14 +162,19 @@ reel_job_manager_create (ReelJobManager *self, ReelRecordingSpec *spec, GError *
   }
   g_autofree char *id = reel_recording_new_id ();
   g_autoptr (ReelRecording) rec = reel_recording_new (id, g_steal_pointer (&owned));
+  rec->schedule_id = g_strdup (schedule_id);
   g_ptr_array_add (self->recordings, reel_recording_ref (rec));
   g_autoptr (ReelJobRunner) runner = reel_job_runner_new (rec, self->config);
   g_autoptr (GError) local = NULL;
+  g_signal_connect_object (runner, "event", G_CALLBACK (on_runner_event), self, 0);
   if (!reel_job_runner_start (runner, &local)) {
     reel_log_recording (G_LOG_LEVEL_WARNING, rec->id, "recording %s failed to start: %s", rec->id,
                         local->message);
+    reel_recording_collect_artifacts (rec);
+    persist (self, rec, "recording.failed", NULL);
     return g_steal_pointer (&rec);
   }
+  persist (self, rec, NULL, NULL); /* file paths are known now: kept even if reeld dies */
   g_object_set_data (G_OBJECT (runner), "reel-manager", self);
   g_signal_connect (runner, "done", G_CALLBACK (on_runner_done), NULL);
   g_hash_table_insert (self->runners, g_strdup (rec->id), g_steal_pointer (&runner));
@@ -182,7 +258,10 @@ reel_job_manager_patch (ReelJobManager *self, const char *id, const ReelRecordin
                         GError **error)
 {
   ReelJobRunner *runner = active_runner (self, id, error);
-  return runner != NULL && reel_job_runner_patch (runner, patch, error);
+  if (runner == NULL || !reel_job_runner_patch (runner, patch, error))
+    return FALSE;
+  persist (self, reel_job_runner_get_recording (runner), NULL, NULL); /* new outputs' paths */
+  return TRUE;
 }
 
 /**
@@ -218,6 +297,7 @@ reel_job_manager_finalize (GObject *object)
   ReelJobManager *self = REEL_JOB_MANAGER (object);
   g_hash_table_unref (self->runners);
   g_ptr_array_unref (self->recordings);
+  g_clear_object (&self->store);
   reel_config_unref (self->config);
   G_OBJECT_CLASS (reel_job_manager_parent_class)->finalize (object);
 }

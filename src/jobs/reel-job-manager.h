@@ -7,6 +7,7 @@
 #include "jobs/reel-recording-spec.h"
 #include "config/reel-config.h"
 #include "jobs/reel-recording.h"
+#include "jobs/reel-store.h"
 
 G_BEGIN_DECLS
 
@@ -15,6 +16,13 @@ G_DECLARE_FINAL_TYPE (ReelJobManager, reel_job_manager, REEL, JOB_MANAGER, GObje
 
 /* Returns: (transfer full): a manager with no recordings */
 ReelJobManager *reel_job_manager_new (ReelConfig *config);
+
+/* Makes the manager durable: loads every recording of @store (recordings that were
+ * active when reeld died become failed with error.code "interrupted", their files
+ * listed as artifacts, and a recording.failed webhook is queued), then writes every
+ * change of a recording to @store, with its webhook event when [webhooks] url is set.
+ * Call once, before the first recording is created. */
+gboolean reel_job_manager_attach_store (ReelJobManager *self, ReelStore *store, GError **error);
 
 /* Validated limits for request parsing, from the config. */
 void reel_job_manager_get_request_limits (ReelJobManager *self, ReelRequestLimits *limits);
@@ -25,6 +33,12 @@ void reel_job_manager_get_request_limits (ReelJobManager *self, ReelRequestLimit
  * Returns: (transfer full): the record */
 ReelRecording *reel_job_manager_create (ReelJobManager *self, ReelRecordingSpec *spec,
                                         GError **error);
+
+/* Same, for an occurrence of schedule @schedule_id (nullable): the record carries it.
+ * @spec: (transfer full)
+ * Returns: (transfer full) (nullable): the record */
+ReelRecording *reel_job_manager_create_full (ReelJobManager *self, ReelRecordingSpec *spec,
+                                             const char *schedule_id, GError **error);
 
 /* Returns: (transfer none) (nullable): the record with @id */
 ReelRecording *reel_job_manager_get (ReelJobManager *self, const char *id);
