@@ -124,6 +124,38 @@ read_json_body (ReelApiServer *self, SoupServerMessage *msg, GError **error)
   return reel_request_parse_json (data ? data : "", len, error);
 }
 
+static void
+on_refusal_written (GObject *stream, GAsyncResult *result, gpointer user_data)
+{
+  GIOStream *connection = user_data;
+  g_output_stream_write_all_finish (G_OUTPUT_STREAM (stream), result, NULL, NULL);
+  g_io_stream_close_async (connection, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+  g_object_unref (connection);
+}
+
+/* Answers 413 on the raw connection and closes it: libsoup would otherwise wait
+ * for (and read) the whole announced body before answering. */
+static void
+refuse_oversized (ReelApiServer *self, SoupServerMessage *msg)
+{
+  g_autofree char *message = g_strdup_printf ("request body over %" G_GSIZE_FORMAT " bytes",
+                                              self->config->max_body_bytes);
+  g_autofree char *body = reel_json_error_body ("body_too_large", message);
+  char *response = g_strdup_printf ("HTTP/1.1 413 Payload Too Large\r\n"
+                                    "Content-Type: application/json\r\n"
+                                    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                                    strlen (body), body);
+  GIOStream *connection = soup_server_message_steal_connection (msg);
+  if (connection == NULL) {
+    g_free (response);
+    return;
+  }
+  GOutputStream *out = g_io_stream_get_output_stream (connection);
+  g_object_set_data_full (G_OBJECT (connection), "reel-response", response, g_free);
+  g_output_stream_write_all_async (out, response, strlen (response), G_PRIORITY_DEFAULT, NULL,
+                                   on_refusal_written, connection);
+}
+
 /* Refuses an announced oversized body before it is read. */
 static void
 early_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
@@ -135,11 +167,23 @@ early_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHa
     return;
   if ((guint64) soup_message_headers_get_content_length (headers) <= self->config->max_body_bytes)
     return;
-  soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
-  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection", "close");
-  g_autofree char *message = g_strdup_printf ("request body over %" G_GSIZE_FORMAT " bytes",
-                                              self->config->max_body_bytes);
-  respond_error_code (msg, REEL_ERROR_BODY_TOO_LARGE, message);
+  refuse_oversized (self, msg);
+}
+
+/* libsoup answers some malformed requests (a path that decodes to "..") itself,
+ * with an empty body: give them the API's JSON error. */
+static void
+on_request_read (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
+{
+  guint status = soup_server_message_get_status (msg);
+  SoupMessageBody *response = soup_server_message_get_response_body (msg);
+  if (status < 400 || response->length > 0)
+    return;
+  g_autoptr (GError) error = g_error_new_literal (REEL_ERROR,
+      status == 404 ? REEL_ERROR_NOT_FOUND : REEL_ERROR_INVALID_FIELD,
+      status == 404 ? "no such resource" : "path: malformed request");
+  g_autofree char *body = reel_json_error_body (reel_error_name_of (error), error->message);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, body, strlen (body));
 }
 
 /* ---------- handlers ---------- */
@@ -315,6 +359,7 @@ reel_api_server_listen (ReelApiServer *self, char **uri, GError **error)
   self->server = soup_server_new ("server-header", "reel/" "0.1", NULL);
   soup_server_add_early_handler (self->server, NULL, early_handler, self, NULL);
   soup_server_add_handler (self->server, NULL, handler, self, NULL);
+  g_signal_connect (self->server, "request-read", G_CALLBACK (on_request_read), self);
   const char *host = self->config->listen_host;
   g_autoptr (GInetAddress) addr = g_inet_address_new_from_string (host);
   if (addr == NULL && g_ascii_strcasecmp (host, "localhost") == 0)

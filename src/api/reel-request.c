@@ -727,6 +727,9 @@ parse_name (JsonObject *obj, const char *parent, char **name, GError **error)
   for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
     if (g_unichar_iscntrl (g_utf8_get_char (p)))
       return invalid (error, path, "must not contain control characters");
+  /* Names may one day name per-participant files: no path syntax in them. */
+  if (strchr (text, '/') != NULL || strchr (text, '\\') != NULL)
+    return invalid (error, path, "must not contain / or \\");
   *name = g_strdup (text);
   return TRUE;
 }

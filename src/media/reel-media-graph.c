@@ -18,6 +18,7 @@ GST_DEBUG_CATEGORY_STATIC (reel_media_debug);
 
 #define AUDIO_RATE 48000
 #define BASE_TILE_SIZE 16
+#define MIXER_LATENCY (100 * GST_MSECOND)
 
 static GQuark output_quark;
 
@@ -48,7 +49,6 @@ struct _Input {
   GstPad *src;                /* (owned) the pad that feeds the mixer */
   GstPad *mixer_pad;          /* (owned) */
   gboolean removing;
-  gboolean blocked;           /* set once, by the probe */
   guint participant_seq;      /* tiles are ordered by when their participant first came */
   guint seq;
 };
@@ -136,6 +136,9 @@ build_chain (ReelMediaGraph *self, ReelMediaKind kind, const ReelMediaSettings *
   /* A participant whose pad has no data yet (joining, reconnecting) must not hold
    * back the whole timeline. */
   gst_aggregator_set_ignore_inactive_pads (GST_AGGREGATOR (mixer), TRUE);
+  /* Room for a source that is a little late (a busy core) before its previous
+   * frame is repeated. */
+  g_object_set (mixer, "latency", (guint64) MIXER_LATENCY, NULL);
 
   GstCaps *caps = video
       ? gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, "I420",
@@ -477,11 +480,33 @@ teardown_bin (ReelMediaGraph *self, GstElement *bin)
                           gst_object_unref);
 }
 
+static void removal_free (gpointer p);
+
+static void
+removal_release (gpointer p)
+{
+  g_rc_box_release_full (p, removal_free);
+}
+
+/* What a removal's probe knows: the probe may outlive the Input, so it holds
+ * the track id and the Input's sequence number, never the Input itself. */
+typedef struct {
+  ReelMediaGraph *graph;      /* (owned) */
+  char *track_id;
+  guint seq;
+  gint fired;                 /* atomic: the unlink was scheduled */
+  guint timer;                /* main context: fallback for a pad with no data */
+} Removal;
+
 static gboolean
 input_blocked_on_main (gpointer data)
 {
-  Input *in = data;
-  ReelMediaGraph *self = in->graph;
+  Removal *r = data;
+  ReelMediaGraph *self = r->graph;
+  g_clear_handle_id (&r->timer, g_source_remove);
+  Input *in = g_hash_table_lookup (self->inputs, r->track_id);
+  if (in == NULL || in->seq != r->seq)
+    return G_SOURCE_REMOVE;
   gst_pad_unlink (in->src, in->mixer_pad);
   /* The aggregator pad sees EOS before it goes, so the mixer stops waiting for it
    * at once and the timeline runs on without a gap. */
@@ -489,9 +514,9 @@ input_blocked_on_main (gpointer data)
   gst_element_release_request_pad (self->mixers[in->kind], in->mixer_pad);
   GST_INFO ("%s: track %s removed", self->name, in->track_id);
   g_autofree char *track_id = g_strdup (in->track_id);
-  /* Going to NULL flushes the still-blocked source pad: its thread ends with
-   * FLUSHING, not with a not-linked error. A pad track's owner does the same
-   * once told. */
+  /* The blocking probe stays: anything pushed from now on waits in it, until
+   * going to NULL flushes the pad (FLUSHING, not a not-linked error). A pad
+   * track's owner does the same once told. */
   if (in->bin != NULL)
     teardown_bin (self, in->bin);
   g_hash_table_remove (self->inputs, in->track_id);
@@ -499,17 +524,34 @@ input_blocked_on_main (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* The pad stays blocked (GST_PAD_PROBE_OK on an IDLE probe) until its element is
- * torn down, so nothing is pushed into an unlinked pad. */
+static void
+removal_free (gpointer p)
+{
+  Removal *r = p;
+  g_object_unref (r->graph);
+  g_free (r->track_id);
+}
+
+/* Streaming thread: the first data after the probe went in holds here. */
 static GstPadProbeReturn
 input_blocked (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
-  Input *in = data;
-  if (!in->blocked) {
-    in->blocked = TRUE;
-    g_idle_add_full (G_PRIORITY_HIGH, input_blocked_on_main, in, NULL);
-  }
+  Removal *r = data;
+  if (g_atomic_int_compare_and_exchange (&r->fired, 0, 1))
+    g_idle_add_full (G_PRIORITY_HIGH, input_blocked_on_main, g_rc_box_acquire (r), removal_release);
   return GST_PAD_PROBE_OK;
+}
+
+/* A pad with no data flowing (a silent network track) never reaches the probe:
+ * nothing is in flight, so unlink now; the probe still holds anything later. */
+static gboolean
+removal_timeout (gpointer data)
+{
+  Removal *r = data;
+  r->timer = 0;
+  if (g_atomic_int_compare_and_exchange (&r->fired, 0, 1))
+    input_blocked_on_main (r);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -522,7 +564,16 @@ input_remove (ReelMediaGraph *self, Input *in)
     g_ptr_array_remove (self->tiles, in);
     apply_layout (self);
   }
-  gst_pad_add_probe (in->src, GST_PAD_PROBE_TYPE_IDLE, input_blocked, in, NULL);
+  Removal *r = g_rc_box_new0 (Removal);
+  r->graph = g_object_ref (self);
+  r->track_id = g_strdup (in->track_id);
+  r->seq = in->seq;
+  /* An IDLE probe would not do: once it has fired, later buffers pass it. */
+  gst_pad_add_probe (in->src, GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM, input_blocked,
+                     g_rc_box_acquire (r), removal_release);
+  r->timer = g_timeout_add_full (G_PRIORITY_DEFAULT, 300, removal_timeout, g_rc_box_acquire (r),
+                                 removal_release);
+  g_rc_box_release_full (r, removal_free);
 }
 
 /**

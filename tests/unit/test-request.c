@@ -359,6 +359,10 @@ static const BadCase bad_recordings[] = {
   /* room */
   { "{'room':{'participants':[" PART_A "]}," OUT "}", INVALID, "room.provider: missing required field" },
   { "{'room':{'provider':1}," OUT "}", INVALID, "room.provider: expected a string, got a number" },
+  { "{'room':{'provider':'synthetic','participants':[{'name':'../../etc/passwd','color':'#ff0000','tone_hz':440}]}," OUT "}",
+    INVALID, "room.participants[0].name: must not contain / or" },
+  { "{'room':{'provider':'synthetic','participants':[{'name':'a\\\\b','color':'#ff0000','tone_hz':440}]}," OUT "}",
+    INVALID, "room.participants[0].name: must not contain / or" },
   /* janus */
   { "{'room':{'provider':'janus','room':1}," OUT "}", INVALID, "room.url: missing required field" },
   { "{'room':{'provider':'janus','url':'ftp://x/janus','room':1}," OUT "}", INVALID,
