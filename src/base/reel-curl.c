@@ -341,18 +341,15 @@ reel_curl_get_n_active (ReelCurl *self)
   return g_hash_table_size (self->requests);
 }
 
-static gboolean
-global_init (gpointer unused)
-{
-  curl_global_init (CURL_GLOBAL_DEFAULT);
-  return TRUE;
-}
 
 static void
 reel_curl_init (ReelCurl *self)
 {
-  static GOnce once = G_ONCE_INIT;
-  g_once (&once, (GThreadFunc) global_init, NULL);
+  static gsize initialized = 0;
+  if (g_once_init_enter (&initialized)) {
+    curl_global_init (CURL_GLOBAL_DEFAULT);
+    g_once_init_leave (&initialized, 1);
+  }
   self->context = g_main_context_ref_thread_default ();
   self->requests = g_hash_table_new (NULL, NULL);
   self->watches = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) watch_free, NULL);
