@@ -30,6 +30,8 @@ REEL_TEST_KEEP=1 keeps reel's and Janus's folders (logs, files, frames of failur
 import itertools
 import json
 import os
+import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -226,8 +228,34 @@ class JanusRecordingTest(rt.ReelTestCase):
         # A reeld per test: a stuck daemon fails one test, not the rest of the class.
         self.d = rt.ReelDaemon(self, config={"webrtc": {"local_addresses": self.env.local_address}})
         self.addCleanup(self.d.stop, 10)
+        self.addCleanup(self._diagnose_hang)
         self.recordings = []
         self.addCleanup(self._stop_recordings)
+
+    def _diagnose_hang(self):
+        """A reeld that stopped answering HTTP: its threads' stacks (gdb, if installed) go
+        to the test log, since SIGTERM/SIGKILL will erase the evidence."""
+        if not self.outcome_failed() or not self.d.running():
+            return
+        try:
+            self.d.api("GET", "/healthz", token=None, timeout=3)
+            return
+        except AssertionError:
+            pass
+        gdb = shutil.which("gdb")
+        if not gdb:
+            rt.note("reeld (pid %d) does not answer HTTP; install gdb for its stacks" % self.d.pid)
+            return
+        p = subprocess.run([gdb, "-p", str(self.d.pid), "-batch", "-ex", "thread apply all bt 25"],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        text = p.stdout.decode("utf-8", "replace")
+        path = os.path.join(self.d.workdir, "reeld-stacks.txt")
+        with open(path, "w") as f:
+            f.write(text)
+        main = text.split("\nThread ")
+        main_thread = [t for t in main if " 1 (" in t.split("\n")[0][:40]] or main[-1:]
+        sys.stderr.write("\n===== reeld does not answer HTTP: main thread (all threads in %s) =====\nThread %s\n"
+                         % (path, main_thread[0][:4000] if main_thread else text[:4000]))
 
     def _stop_recordings(self):
         for rec_id in self.recordings:
