@@ -30,6 +30,7 @@ next start.
 import atexit
 import contextlib
 import fcntl
+import glob
 import json
 import os
 import re
@@ -191,6 +192,10 @@ def cleanup_stale():
         if not m or owner_alive(int(m.group(2))):
             continue
         note("removing stale namespace %s (its run, pid %s, is gone)" % (name, m.group(2)))
+        if m.group(1) == "sfu" and not KEEP:
+            stale_dirs = glob.glob(os.path.join(tempfile.gettempdir(), "reel-janus-%s-*" % m.group(2)))
+            for d in stale_dirs:
+                shutil.rmtree(d, True)
         _delete_ns(name)
         # The root end of the veth goes with the namespace, but asynchronously: now.
         if m.group(1) == "sfu":
@@ -251,7 +256,8 @@ class JanusEnv:
         self.veth_chr = "rc%dc" % self.pid
         self.session_timeout = session_timeout
         self.own_workdir = workdir is None
-        self.workdir = workdir or tempfile.mkdtemp(prefix="reel-janus-")
+        # The PID in the name lets a later run remove the folder of a run that was killed.
+        self.workdir = workdir or tempfile.mkdtemp(prefix="reel-janus-%d-" % self.pid)
         self.confdir = os.path.join(self.workdir, "janus-conf")
         self.slot = None
         self.janus_proc = None
