@@ -517,8 +517,12 @@ input_blocked_on_main (gpointer data)
   /* The blocking probe stays: anything pushed from now on waits in it, until
    * going to NULL flushes the pad (FLUSHING, not a not-linked error). A pad
    * track's owner does the same once told. */
-  if (in->bin != NULL)
+  if (in->bin != NULL) {
+    /* Flushing the held pad wakes its thread, which then ends with FLUSHING;
+     * without it, stopping the source would wait for that thread forever. */
+    gst_pad_set_active (in->src, FALSE);
     teardown_bin (self, in->bin);
+  }
   g_hash_table_remove (self->inputs, in->track_id);
   g_signal_emit (self, signals[SIG_TRACK_RELEASED], 0, track_id);
   return G_SOURCE_REMOVE;

@@ -19,6 +19,8 @@
 #define JANUS_ERROR_NO_SUCH_SESSION 458
 #define VIDEOROOM_NO_SUCH_ROOM 426
 #define VIDEOROOM_UNAUTHORIZED 433
+#define VIDEOROOM_MISSING_ELEMENT 456
+#define VIDEOROOM_INVALID_ELEMENT 457
 
 typedef struct {
   char *feed;                 /* publisher id, as text */
@@ -518,8 +520,10 @@ on_publisher_event (ReelJanusRoom *self, JsonObject *data)
     const char *reason = json_object_get_string_member_with_default (data, "error", "error");
     if (code == VIDEOROOM_NO_SUCH_ROOM)
       fail_room (self, REEL_ERROR_ROOM_NOT_FOUND, "the Janus room does not exist");
-    else if (code == VIDEOROOM_UNAUTHORIZED)
-      fail_room (self, REEL_ERROR_ROOM_UNAUTHORIZED, "Janus refused the room's pin");
+    else if (code == VIDEOROOM_UNAUTHORIZED ||
+             ((code == VIDEOROOM_MISSING_ELEMENT || code == VIDEOROOM_INVALID_ELEMENT) &&
+              strstr (reason, "pin") != NULL))
+      fail_room (self, REEL_ERROR_ROOM_UNAUTHORIZED, "Janus refused the room's pin (or its absence)");
     else
       fail_room (self, REEL_ERROR_ROOM_FAILED, reason);
     return;

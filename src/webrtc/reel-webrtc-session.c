@@ -525,6 +525,10 @@ reel_webrtc_session_release_track (ReelWebrtcSession *self, const char *mid)
   /* webrtcbin 1.22 pushes EOS into a removed m-line, which then stops the whole
    * BUNDLE transport: swallow it and the track's RTP here. */
   gst_pad_add_probe (t->webrtc_pad, GST_PAD_PROBE_TYPE_DATA_DOWNSTREAM, drop_everything, NULL, NULL);
+  /* The chain's thread may be held in the graph's blocking probe on our ghost
+   * pad: flushing that pad first wakes it, so the chain can stop without waiting
+   * for a thread that waits for us. */
+  gst_pad_set_active (t->ghost, FALSE);
   g_autoptr (GstPad) sink = gst_element_get_static_pad (t->chain, "sink");
   gst_pad_unlink (t->webrtc_pad, sink);
   gst_element_set_locked_state (t->chain, TRUE);
