@@ -460,6 +460,27 @@ input_free (Input *in)
 }
 
 static void
+set_null_async (GstElement *pipeline, gpointer unused)
+{
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+}
+
+static void
+send_eos_async (GstElement *pipeline, gpointer unused)
+{
+  gst_element_send_event (pipeline, gst_event_new_eos ());
+}
+
+/* The main loop never waits on the pipeline: a source stuck in a serialized query
+ * (or a sink stuck in network I/O) holds locks that a state change or an event
+ * from here would wait for. Going to NULL flushes them free, on a pool thread. */
+static void
+shut_pipeline (ReelMediaGraph *self)
+{
+  gst_element_call_async (self->pipeline, set_null_async, NULL, NULL);
+}
+
+static void
 teardown_element_async (GstElement *element, gpointer user_data)
 {
   GstElement *bin = user_data;
@@ -898,7 +919,7 @@ on_error (ReelMediaGraph *self, GstMessage *msg)
                                           GST_MESSAGE_SRC_NAME (msg), err->message);
   self->done = TRUE;
   g_clear_handle_id (&self->stop_timeout, g_source_remove);
-  gst_element_set_state (self->pipeline, GST_STATE_NULL);
+  shut_pipeline (self);
   g_signal_emit (self, signals[SIG_FAILED], 0, error);
 }
 
@@ -994,7 +1015,7 @@ finish (ReelMediaGraph *self)
     return;
   self->done = TRUE;
   g_clear_handle_id (&self->stop_timeout, g_source_remove);
-  gst_element_set_state (self->pipeline, GST_STATE_NULL);
+  shut_pipeline (self);
   g_signal_emit (self, signals[SIG_FINISHED], 0);
 }
 
@@ -1038,7 +1059,7 @@ reel_media_graph_stop (ReelMediaGraph *self, guint timeout_s)
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &in))
     if (in->bin == NULL)
       input_remove (self, in);
-  gst_element_send_event (self->pipeline, gst_event_new_eos ());
+  gst_element_call_async (self->pipeline, send_eos_async, NULL, NULL);
   self->stop_timeout = g_timeout_add_seconds (MAX (timeout_s, 1), stop_timed_out, self);
   check_outputs_done (self);
 }
@@ -1066,7 +1087,7 @@ reel_media_graph_dispose (GObject *object)
   if (self->pipeline != NULL) {
     g_autoptr (GstBus) bus = gst_element_get_bus (self->pipeline);
     gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
-    gst_element_set_state (self->pipeline, GST_STATE_NULL);
+    shut_pipeline (self);
   }
   g_hash_table_remove_all (self->outputs);
   g_hash_table_remove_all (self->inputs);
