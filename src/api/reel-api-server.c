@@ -2,6 +2,7 @@
 #include "api/reel-api-server.h"
 
 #include "api/reel-request.h"
+#include "api/reel-schedule-request.h"
 #include "base/reel-error.h"
 #include "base/reel-json.h"
 
@@ -12,6 +13,7 @@ struct _ReelApiServer {
   GObject parent_instance;
   ReelConfig *config;
   ReelJobManager *manager;
+  ReelScheduler *scheduler; /* (nullable) */
   SoupServer *server;
 };
 
@@ -297,6 +299,106 @@ route_recording (ReelApiServer *self, SoupServerMessage *msg, const char *method
   respond_recording (self, msg, SOUP_STATUS_OK, rec);
 }
 
+/* ---------- schedules ---------- */
+
+/**
+ * reel_api_server_set_scheduler:
+ * @scheduler: (transfer none): the scheduler
+ */
+void
+reel_api_server_set_scheduler (ReelApiServer *self, ReelScheduler *scheduler)
+{
+  g_set_object (&self->scheduler, scheduler);
+}
+
+static void
+respond_schedule (ReelApiServer *self, SoupServerMessage *msg, guint status, ReelSchedule *s)
+{
+  respond_node (msg, status, reel_schedule_to_json (s, reel_scheduler_next_start (self->scheduler, s->id)));
+}
+
+static void
+create_schedule (ReelApiServer *self, SoupServerMessage *msg)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) root = read_json_body (self, msg, &error);
+  if (root == NULL) {
+    respond_error (msg, error);
+    return;
+  }
+  ReelRequestLimits limits;
+  reel_job_manager_get_request_limits (self->manager, &limits);
+  g_autoptr (ReelSchedule) s = reel_request_parse_schedule (root, &limits, g_get_real_time (), &error);
+  if (s == NULL || !reel_scheduler_add (self->scheduler, s, &error)) {
+    respond_error (msg, error);
+    return;
+  }
+  respond_schedule (self, msg, SOUP_STATUS_CREATED, s);
+}
+
+static void
+list_schedules (ReelApiServer *self, SoupServerMessage *msg)
+{
+  g_autoptr (GPtrArray) list = reel_scheduler_list (self->scheduler);
+  JsonArray *array = json_array_sized_new (list->len);
+  for (guint i = 0; i < list->len; i++) {
+    ReelSchedule *s = g_ptr_array_index (list, i);
+    json_array_add_element (array, reel_schedule_to_json (s, reel_scheduler_next_start (self->scheduler,
+                                                                                         s->id)));
+  }
+  JsonObject *obj = json_object_new ();
+  json_object_set_array_member (obj, "schedules", array);
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+  json_node_take_object (node, obj);
+  respond_node (msg, SOUP_STATUS_OK, node);
+}
+
+/* /v1/schedules/{id}: GET, DELETE (a recording it started goes on). */
+static void
+route_schedule (ReelApiServer *self, SoupServerMessage *msg, const char *method, const char *id)
+{
+  g_autoptr (GError) error = NULL;
+  ReelSchedule *s = reel_scheduler_get (self->scheduler, id);
+  if (!g_str_equal (method, "GET") && !g_str_equal (method, "DELETE")) {
+    method_not_allowed (msg, "GET, DELETE");
+    return;
+  }
+  if (s == NULL) {
+    g_autofree char *m = g_strdup_printf ("no schedule %.64s", id);
+    respond_error_code (msg, REEL_ERROR_NOT_FOUND, m);
+    return;
+  }
+  if (g_str_equal (method, "GET")) {
+    respond_schedule (self, msg, SOUP_STATUS_OK, s);
+    return;
+  }
+  if (!reel_scheduler_remove (self->scheduler, id, &error)) {
+    respond_error (msg, error);
+    return;
+  }
+  soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
+}
+
+static gboolean
+route_schedules (ReelApiServer *self, SoupServerMessage *msg, const char *method, char **parts,
+                 guint n)
+{
+  if (n < 1 || n > 2 || !g_str_equal (parts[0], "schedules") || (n == 2 && parts[1][0] == '\0') ||
+      self->scheduler == NULL)
+    return FALSE;
+  if (n == 2) {
+    route_schedule (self, msg, method, parts[1]);
+    return TRUE;
+  }
+  if (g_str_equal (method, "POST"))
+    create_schedule (self, msg);
+  else if (g_str_equal (method, "GET"))
+    list_schedules (self, msg);
+  else
+    method_not_allowed (msg, "GET, POST");
+  return TRUE;
+}
+
 static void
 route_v1 (ReelApiServer *self, SoupServerMessage *msg, const char *method, const char *path)
 {
@@ -318,6 +420,8 @@ route_v1 (ReelApiServer *self, SoupServerMessage *msg, const char *method, const
     route_recording (self, msg, method, parts + 1, n - 1);
     return;
   }
+  if (route_schedules (self, msg, method, parts, n))
+    return;
   respond_error_code (msg, REEL_ERROR_NOT_FOUND, "no such resource");
 }
 
@@ -391,6 +495,7 @@ reel_api_server_finalize (GObject *object)
     soup_server_disconnect (self->server);
   g_clear_object (&self->server);
   g_clear_object (&self->manager);
+  g_clear_object (&self->scheduler);
   reel_config_unref (self->config);
   G_OBJECT_CLASS (reel_api_server_parent_class)->finalize (object);
 }

@@ -7,6 +7,7 @@
 
 #include "config/reel-config.h"
 #include "jobs/reel-job-manager.h"
+#include "jobs/reel-scheduler.h"
 
 G_BEGIN_DECLS
 
@@ -15,6 +16,9 @@ G_DECLARE_FINAL_TYPE (ReelApiServer, reel_api_server, REEL, API_SERVER, GObject)
 
 /* Returns: (transfer full): a server, not listening yet */
 ReelApiServer *reel_api_server_new (ReelConfig *config, ReelJobManager *manager);
+
+/* Serves /v1/schedules with @scheduler (without one they answer 404). */
+void reel_api_server_set_scheduler (ReelApiServer *self, ReelScheduler *scheduler);
 
 /* Starts listening on [api] listen. Returns: %TRUE and the base URI in @uri. */
 gboolean reel_api_server_listen (ReelApiServer *self, char **uri, GError **error);
