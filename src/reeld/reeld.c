@@ -1,10 +1,15 @@
 /* reeld: the reel daemon. Thin: load the config, start the API, run the loop,
  * finalize every recording on SIGTERM. */
 #include "api/reel-api-server.h"
+#include "api/reel-request.h"
+#include "base/reel-curl.h"
 #include "base/reel-error.h"
 #include "base/reel-log.h"
 #include "config/reel-config.h"
 #include "jobs/reel-job-manager.h"
+#include "jobs/reel-scheduler.h"
+#include "jobs/reel-store.h"
+#include "notify/reel-webhooks.h"
 #include "reel-build-config.h"
 
 #include <glib-unix.h>
@@ -13,19 +18,35 @@
 #include <stdlib.h>
 
 #define EXIT_CONFIG 78 /* EX_CONFIG: systemd's RestartPreventExitStatus */
+#define WEBHOOKS_FLUSH_MS 3000 /* at exit: time given to deliver the last events */
 
 typedef struct {
   GMainLoop *loop;
   ReelJobManager *manager;
+  ReelScheduler *scheduler;
+  ReelWebhooks *webhooks; /* (nullable) */
   gboolean stopping;
 } Daemon;
+
+static gboolean
+quit (gpointer data)
+{
+  Daemon *d = data;
+  g_main_loop_quit (d->loop);
+  return G_SOURCE_REMOVE;
+}
 
 static gboolean
 all_finalized (gpointer data)
 {
   Daemon *d = data;
   g_message ("every recording is finalized; exiting");
-  g_main_loop_quit (d->loop);
+  /* the last events (recording.finished) are in the outbox already: a short chance
+   * to deliver them now, else they go at the next start */
+  if (d->webhooks != NULL)
+    reel_webhooks_flush (d->webhooks, WEBHOOKS_FLUSH_MS, quit, d);
+  else
+    quit (d);
   return G_SOURCE_REMOVE;
 }
 
@@ -37,8 +58,41 @@ on_terminate (gpointer data)
     return G_SOURCE_CONTINUE;
   d->stopping = TRUE;
   g_message ("stopping: finalizing %u recording(s)", reel_job_manager_count_active (d->manager));
+  reel_scheduler_stop (d->scheduler);
   reel_job_manager_shutdown (d->manager, all_finalized, d);
   return G_SOURCE_CONTINUE;
+}
+
+/* The state db, the recordings in it and the schedules. */
+static ReelScheduler *
+open_state (ReelConfig *config, ReelJobManager *manager, ReelStore **store, GError **error)
+{
+  *store = reel_store_open (config->state_db, error);
+  if (*store == NULL || !reel_job_manager_attach_store (manager, *store, error))
+    return NULL;
+  ReelScheduler *scheduler = reel_scheduler_new (config, *store, manager, reel_request_parse_recording);
+  if (!reel_scheduler_start (scheduler, error))
+    g_clear_object (&scheduler);
+  return scheduler;
+}
+
+/* Returns: (transfer full) (nullable): the outbox sender, if [webhooks] url is set */
+static ReelWebhooks *
+make_webhooks (ReelConfig *config, ReelStore *store)
+{
+  if (config->webhooks_url == NULL)
+    return NULL;
+  if (config->webhooks_secret == NULL)
+    g_warning ("[webhooks] url is set without a secret: events are sent unsigned");
+  ReelWebhooksSettings settings = {
+    .url = config->webhooks_url,
+    .secret = config->webhooks_secret,
+    .retry_initial_ms = config->webhooks_retry_initial_ms,
+    .retry_max_ms = config->webhooks_retry_max_ms,
+    .timeout_s = config->webhooks_timeout_s,
+  };
+  g_autoptr (ReelCurl) curl = reel_curl_new ();
+  return reel_webhooks_new (&settings, store, curl);
 }
 
 static gboolean
@@ -83,7 +137,15 @@ main (int argc, char **argv)
   gst_init (NULL, NULL);
 
   g_autoptr (ReelJobManager) manager = reel_job_manager_new (config);
+  g_autoptr (ReelStore) store = NULL;
+  g_autoptr (ReelScheduler) scheduler = open_state (config, manager, &store, &error);
+  if (scheduler == NULL) {
+    fprintf (stderr, "reeld: state db %s: %s\n", config->state_db, error->message);
+    return EXIT_FAILURE;
+  }
+  g_autoptr (ReelWebhooks) webhooks = make_webhooks (config, store);
   g_autoptr (ReelApiServer) api = reel_api_server_new (config, manager);
+  reel_api_server_set_scheduler (api, scheduler);
   g_autofree char *uri = NULL;
   if (!reel_api_server_listen (api, &uri, &error)) {
     fprintf (stderr, "reeld: cannot listen on %s:%u: %s\n", config->listen_host,
@@ -93,7 +155,10 @@ main (int argc, char **argv)
   if (config->token == NULL || config->token[0] == '\0')
     g_warning ("no [api] token is configured: every /v1 request will be refused");
 
-  Daemon d = { .loop = g_main_loop_new (NULL, FALSE), .manager = manager };
+  if (webhooks != NULL)
+    reel_webhooks_start (webhooks);
+  Daemon d = { .loop = g_main_loop_new (NULL, FALSE), .manager = manager, .scheduler = scheduler,
+               .webhooks = webhooks };
   g_unix_signal_add (SIGTERM, on_terminate, &d);
   g_unix_signal_add (SIGINT, on_terminate, &d);
   fprintf (stderr, "reeld: listening on %s\n", uri);
