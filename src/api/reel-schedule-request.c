@@ -155,7 +155,9 @@ parse_duration (JsonObject *body, const ReelRequestLimits *limits, ReelSchedule 
 static JsonNode *
 public_recording (JsonNode *body, const ReelRecordingSpec *spec)
 {
-  JsonNode *copy = json_node_copy (body);
+  /* json_node_copy() shares objects: edit a deep copy, never the body itself */
+  g_autofree char *text = json_to_string (body, FALSE);
+  JsonNode *copy = json_from_string (text, NULL);
   JsonObject *obj = json_node_get_object (copy);
   if (spec->room != NULL && spec->room->public_json != NULL)
     json_object_set_member (obj, "room", json_node_copy (spec->room->public_json));

@@ -1,7 +1,8 @@
 /* fuzz-request.c: libFuzzer target for api/reel-request.c.
  *
- * Feeds the input to reel_request_parse_json(), then the tree to both
- * reel_request_parse_recording() and reel_request_parse_patch(), and checks the
+ * Feeds the input to reel_request_parse_json(), then the tree to
+ * reel_request_parse_recording(), reel_request_parse_patch() and
+ * reel_request_parse_schedule() (at a fixed "now"), and checks the
  * invariants of what comes back: exactly one of result and error; every error a
  * REEL_ERROR whose message is "path: detail", bounded and free of control bytes;
  * every accepted spec within the documented ranges. A violated invariant, a GLib
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "api/reel-request.h"
+#include "api/reel-schedule-request.h"
 #include "base/reel-error.h"
 
 int LLVMFuzzerInitialize (int *argc, char ***argv);
@@ -30,6 +32,9 @@ static const ReelRequestLimits limits = {
   .default_framerate = 30,
   .default_bitrate_kbps = 2500,
 };
+
+/* "now" for schedules: 2026-06-01T00:00:00Z, so seeds stay valid over time */
+#define FUZZ_NOW (G_GINT64_CONSTANT (1780272000) * G_USEC_PER_SEC)
 
 #define CHECK(cond)                                                                     \
   do {                                                                                  \
@@ -141,6 +146,27 @@ check_patch (ReelRecordingPatch *patch)
   }
 }
 
+static void
+check_schedule (ReelSchedule *s)
+{
+  gint64 horizon = (gint64) REEL_SCHEDULE_HORIZON_S * G_USEC_PER_SEC;
+  CHECK (s->id == NULL);
+  CHECK (s->duration_s >= 1 && s->duration_s <= limits.max_duration_s);
+  CHECK (s->start_at >= FUZZ_NOW - horizon && s->start_at <= FUZZ_NOW + horizon);
+  CHECK (s->rrule != NULL || s->start_at > FUZZ_NOW);
+  CHECK (s->rrule == NULL || strlen (s->rrule) <= REEL_SCHEDULE_MAX_RULE_BYTES);
+  CHECK (!s->has_stop_at || s->rrule == NULL);
+  CHECK (s->timezone != NULL && reel_timezone_check (s->timezone, "timezone", NULL));
+  CHECK (s->recording != NULL && JSON_NODE_HOLDS_OBJECT (s->recording));
+  CHECK (s->recording_public != NULL && JSON_NODE_HOLDS_OBJECT (s->recording_public));
+  /* what the API does with it */
+  g_autoptr (JsonNode) shown = reel_schedule_to_json (s, s->start_at);
+  g_autofree char *text = reel_schedule_definition_to_string (s);
+  g_autoptr (ReelSchedule) back = reel_schedule_new ();
+  CHECK (shown != NULL && reel_schedule_definition_from_string (back, text, NULL));
+  CHECK (back->start_at == s->start_at && back->duration_s == s->duration_s);
+}
+
 /**
  * LLVMFuzzerTestOneInput:
  * @data: (array length=size): one request body
@@ -170,6 +196,14 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   CHECK ((patch == NULL) == (error != NULL));
   if (patch != NULL)
     check_patch (patch);
+  else
+    check_error (error, FALSE);
+  g_clear_error (&error);
+
+  g_autoptr (ReelSchedule) schedule = reel_request_parse_schedule (root, &limits, FUZZ_NOW, &error);
+  CHECK ((schedule == NULL) == (error != NULL));
+  if (schedule != NULL)
+    check_schedule (schedule);
   else
     check_error (error, FALSE);
   return 0;
