@@ -109,7 +109,7 @@ finish_flush (ReelWebhooks *self)
   GSourceFunc done = self->flush_done;
   self->flush_done = NULL;
   clear_source (&self->flush_deadline);
-  done (self->flush_data);
+  g_idle_add (done, self->flush_data); /* from the loop, never from inside flush () */
 }
 
 static gboolean

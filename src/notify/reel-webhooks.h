@@ -43,7 +43,8 @@ ReelWebhooks *reel_webhooks_new (const ReelWebhooksSettings *settings, ReelStore
 /* Starts sending what waits and whatever is queued later. */
 void reel_webhooks_start (ReelWebhooks *self);
 
-/* Sends what is due for up to @timeout_ms (reeld is stopping), then calls @done once. */
+/* Sends what is due for up to @timeout_ms (reeld is stopping), then runs @done once
+ * from the main loop (an idle source: return G_SOURCE_REMOVE). */
 void reel_webhooks_flush (ReelWebhooks *self, guint timeout_ms, GSourceFunc done, gpointer user_data);
 
 /* Returns: (transfer full): the Reel-Signature value for @body signed at @t (seconds) */
