@@ -862,8 +862,8 @@ on_output_error (ReelMediaGraph *self, Output *o, GError *err, const char *debug
 {
   if (o->detaching && !o->finalize)
     return; /* already on its way out */
-  GST_WARNING ("%s: output %s failed: %s (%s)", self->name, o->id, err->message,
-               debug ? debug : "");
+  g_warning ("%s: output %s failed: %s (%s)", self->name, o->id, err->message,
+             debug ? debug : "");
   g_autoptr (GError) error = NULL;
   if (g_error_matches (err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NO_SPACE_LEFT))
     error = g_error_new (REEL_ERROR, REEL_ERROR_DISK_FULL, "no space left on device");

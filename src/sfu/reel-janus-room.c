@@ -19,8 +19,8 @@
 #define JANUS_ERROR_NO_SUCH_SESSION 458
 #define VIDEOROOM_NO_SUCH_ROOM 426
 #define VIDEOROOM_UNAUTHORIZED 433
-#define VIDEOROOM_MISSING_ELEMENT 456
-#define VIDEOROOM_INVALID_ELEMENT 457
+#define VIDEOROOM_MISSING_ELEMENT 429
+#define VIDEOROOM_INVALID_ELEMENT 430
 
 typedef struct {
   char *feed;                 /* publisher id, as text */
