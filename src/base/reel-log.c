@@ -47,6 +47,16 @@ reel_log_init (GLogLevelFlags min_level)
 }
 
 /**
+ * reel_log_set_level:
+ * @min_level: the least severe level still written
+ */
+void
+reel_log_set_level (GLogLevelFlags min_level)
+{
+  threshold = min_level;
+}
+
+/**
  * reel_log_level_from_string:
  * @name: a level name
  * @level: (out): the parsed level

@@ -13,6 +13,9 @@ G_BEGIN_DECLS
  * (G_LOG_LEVEL_DEBUG shows everything). */
 void reel_log_init (GLogLevelFlags min_level);
 
+/* Changes the threshold of an installed writer (SIGHUP reload). */
+void reel_log_set_level (GLogLevelFlags min_level);
+
 /* g_log_structured() takes the extra fields as plain key, value strings; only
  * MESSAGE is a format. */
 

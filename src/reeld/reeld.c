@@ -5,6 +5,7 @@
 #include "base/reel-curl.h"
 #include "base/reel-error.h"
 #include "base/reel-log.h"
+#include "base/reel-sd-notify.h"
 #include "config/reel-config.h"
 #include "jobs/reel-job-manager.h"
 #include "jobs/reel-scheduler.h"
@@ -19,14 +20,55 @@
 
 #define EXIT_CONFIG 78 /* EX_CONFIG: systemd's RestartPreventExitStatus */
 #define WEBHOOKS_FLUSH_MS 3000 /* at exit: time given to deliver the last events */
+#define STATUS_INTERVAL_S 1 /* how often STATUS= follows the number of recordings */
 
 typedef struct {
   GMainLoop *loop;
   ReelJobManager *manager;
   ReelScheduler *scheduler;
   ReelWebhooks *webhooks; /* (nullable) */
+  const char *config_path; /* (nullable) */
   gboolean stopping;
 } Daemon;
+
+/* Returns: (transfer full): the STATUS= text for the service manager */
+static char *
+status_text (Daemon *d)
+{
+  guint n = reel_job_manager_count_active (d->manager);
+  if (d->stopping)
+    return g_strdup_printf ("stopping: finalizing %u recording(s)", n);
+  return g_strdup_printf ("%u recording(s) active", n);
+}
+
+static gboolean
+update_status (gpointer data)
+{
+  g_autofree char *status = status_text (data);
+  reel_sd_notify_status (status);
+  return G_SOURCE_CONTINUE;
+}
+
+/* SIGHUP: re-reads the configuration. What a running daemon can take without
+ * dropping recordings is applied ([log] level); the rest needs a restart and
+ * says so. An invalid file changes nothing. */
+static gboolean
+on_reload (gpointer data)
+{
+  Daemon *d = data;
+  g_autoptr (GError) error = NULL;
+  reel_sd_notify_reloading ();
+  g_autoptr (ReelConfig) config = reel_config_load (d->config_path, &error);
+  if (config == NULL)
+    g_warning ("reload: configuration kept: %s", error->message);
+  else {
+    reel_log_set_level (config->log_level);
+    g_message ("reload: [log] level applied; other keys take effect at the next restart");
+  }
+  g_autofree char *status = status_text (d);
+  reel_sd_notify_ready (status);
+  return G_SOURCE_CONTINUE;
+}
 
 static gboolean
 quit (gpointer data)
@@ -57,6 +99,8 @@ on_terminate (gpointer data)
   if (d->stopping)
     return G_SOURCE_CONTINUE;
   d->stopping = TRUE;
+  g_autofree char *status = status_text (d);
+  reel_sd_notify_stopping (status);
   g_message ("stopping: finalizing %u recording(s)", reel_job_manager_count_active (d->manager));
   reel_scheduler_stop (d->scheduler);
   reel_job_manager_shutdown (d->manager, all_finalized, d);
@@ -158,11 +202,16 @@ main (int argc, char **argv)
   if (webhooks != NULL)
     reel_webhooks_start (webhooks);
   Daemon d = { .loop = g_main_loop_new (NULL, FALSE), .manager = manager, .scheduler = scheduler,
-               .webhooks = webhooks };
+               .webhooks = webhooks, .config_path = config_path };
   g_unix_signal_add (SIGTERM, on_terminate, &d);
   g_unix_signal_add (SIGINT, on_terminate, &d);
+  g_unix_signal_add (SIGHUP, on_reload, &d);
   fprintf (stderr, "reeld: listening on %s\n", uri);
   fflush (stderr);
+  g_autofree char *status = status_text (&d);
+  reel_sd_notify_ready (status);
+  reel_sd_notify_watchdog_start (NULL);
+  g_timeout_add_seconds (STATUS_INTERVAL_S, update_status, &d);
   g_main_loop_run (d.loop);
   g_main_loop_unref (d.loop);
   return EXIT_SUCCESS;
