@@ -49,6 +49,7 @@ struct _Input {
   GstPad *src;                /* (owned) the pad that feeds the mixer */
   GstPad *mixer_pad;          /* (owned) */
   gboolean removing;
+  gboolean keep_pad;          /* a base input: at stop its mixer pad stays, at EOS */
   guint participant_seq;      /* tiles are ordered by when their participant first came */
   guint seq;
 };
@@ -177,6 +178,12 @@ build_chain (ReelMediaGraph *self, ReelMediaKind kind, const ReelMediaSettings *
 /* A permanent input per mixer keeps the timeline live and gap-free when no
  * participant is present: a transparent (alpha 0: skipped by the compositor)
  * tiny picture and digital silence. */
+static void input_free (Input *in);
+
+/* A permanent input per mixer keeps the timeline live and gap-free when no
+ * participant is present: a transparent (alpha 0: skipped by the compositor)
+ * tiny picture and digital silence. They are Inputs like any track, so stop can
+ * end them the same way; they keep their mixer pads to the end. */
 static gboolean
 add_base_inputs (ReelMediaGraph *self, const ReelMediaSettings *s)
 {
@@ -190,13 +197,22 @@ add_base_inputs (ReelMediaGraph *self, const ReelMediaSettings *s)
     GstElement *bin = gst_parse_bin_from_description (descs[k], TRUE, NULL);
     if (bin == NULL)
       return FALSE;
+    Input *in = g_new0 (Input, 1);
+    in->graph = self;
+    in->kind = (ReelMediaKind) k;
+    in->keep_pad = TRUE;
+    in->track_id = g_strdup (k == REEL_MEDIA_KIND_VIDEO ? "base-video" : "base-audio");
+    in->participant_id = g_strdup ("");
+    in->seq = ++self->next_seq;
+    in->bin = gst_object_ref_sink (bin);
     gst_object_set_name (GST_OBJECT (bin), k == REEL_MEDIA_KIND_VIDEO ? "in-base-video" : "in-base-audio");
-    gst_bin_add (GST_BIN (self->pipeline), bin);
-    g_autoptr (GstPad) src = gst_element_get_static_pad (bin, "src");
-    g_autoptr (GstPad) sink = gst_element_request_pad_simple (self->mixers[k], "sink_%u");
+    gst_bin_add (GST_BIN (self->pipeline), gst_object_ref (bin));
+    in->src = gst_element_get_static_pad (bin, "src");
+    in->mixer_pad = gst_element_request_pad_simple (self->mixers[k], "sink_%u");
     if (k == REEL_MEDIA_KIND_VIDEO)
-      g_object_set (sink, "alpha", 0.0, "zorder", 0, NULL);
-    if (gst_pad_link (src, sink) != GST_PAD_LINK_OK)
+      g_object_set (in->mixer_pad, "alpha", 0.0, "zorder", 0, NULL);
+    g_hash_table_insert (self->inputs, in->track_id, in);
+    if (gst_pad_link (in->src, in->mixer_pad) != GST_PAD_LINK_OK)
       return FALSE;
   }
   return TRUE;
@@ -465,12 +481,6 @@ set_null_async (GstElement *pipeline, gpointer unused)
   gst_element_set_state (pipeline, GST_STATE_NULL);
 }
 
-static void
-send_eos_async (GstElement *pipeline, gpointer unused)
-{
-  gst_element_send_event (pipeline, gst_event_new_eos ());
-}
-
 /* The main loop never waits on the pipeline: a source stuck in a serialized query
  * (or a sink stuck in network I/O) holds locks that a state change or an event
  * from here would wait for. Going to NULL flushes them free, on a pool thread. */
@@ -532,7 +542,8 @@ input_blocked_on_main (gpointer data)
   /* The aggregator pad sees EOS before it goes, so the mixer stops waiting for it
    * at once and the timeline runs on without a gap. */
   gst_pad_send_event (in->mixer_pad, gst_event_new_eos ());
-  gst_element_release_request_pad (self->mixers[in->kind], in->mixer_pad);
+  if (!in->keep_pad)
+    gst_element_release_request_pad (self->mixers[in->kind], in->mixer_pad);
   GST_INFO ("%s: track %s removed", self->name, in->track_id);
   g_autofree char *track_id = g_strdup (in->track_id);
   /* The blocking probe stays: anything pushed from now on waits in it, until
@@ -1049,17 +1060,20 @@ reel_media_graph_stop (ReelMediaGraph *self, guint timeout_s)
     finish (self);
     return;
   }
-  /* Tracks fed by network sessions may never see an EOS: take them out (their
-   * mixer pads get EOS on the way), then EOS from every source of our own: the
-   * mixers drain, the encoders flush, each output writes its trailer, and the
-   * pipeline posts EOS once every sink has it. */
+  /* Every input ends the way a departing participant does: blocked, unlinked,
+   * and an EOS sent straight into its mixer pad. Nothing waits on a source: a
+   * live source stuck in a serialized query (seen under CPU load) holds the
+   * lock that delivering EOS through it would need. Once the base inputs' pads
+   * are at EOS the mixers drain, the encoders flush, and each output writes its
+   * trailer. */
   GHashTableIter it;
   Input *in;
+  g_autoptr (GPtrArray) all = g_ptr_array_new ();
   g_hash_table_iter_init (&it, self->inputs);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &in))
-    if (in->bin == NULL)
-      input_remove (self, in);
-  gst_element_call_async (self->pipeline, send_eos_async, NULL, NULL);
+    g_ptr_array_add (all, in);
+  for (guint i = 0; i < all->len; i++)
+    input_remove (self, g_ptr_array_index (all, i));
   self->stop_timeout = g_timeout_add_seconds (MAX (timeout_s, 1), stop_timed_out, self);
   check_outputs_done (self);
 }

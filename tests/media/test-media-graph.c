@@ -286,6 +286,8 @@ main (int argc, char **argv)
   g_setenv ("GIO_USE_PROXY_RESOLVER", "dummy", FALSE);
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
+  /* A failing output is logged as a warning, and failing one is this test's point. */
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
   g_test_add ("/media/join-leave", Fixture, NULL, fixture_setup, test_join_leave, fixture_teardown);
   g_test_add ("/media/failing-and-late-outputs", Fixture, NULL, fixture_setup,
               test_failing_and_late_outputs, fixture_teardown);
