@@ -1,0 +1,108 @@
+#!/usr/bin/python3
+"""The hardening of reel.service measured against the real media graph, without systemd:
+reeld runs under the same seccomp allow-list (SystemCallFilter=@system-service
+~@privileged @resources, SystemCallErrorNumber=EPERM), the same RestrictAddressFamilies=
+and NoNewPrivileges=, records a synthetic call to MP4 and MKV for 3 s, stops, and both
+files must be finished, decode cleanly and last the time recorded.
+
+MemoryDenyWriteExecute= (the kernel's PR_SET_MDWE, when the kernel has it) is applied
+too: liborc (GStreamer's run-time compiled SIMD kernels) must then map its code through a
+file twice (rw + r-x, an "orcexec" file under $HOME or /tmp) instead of W+X memory; the
+test checks that it does, so the graph keeps its fast paths under the unit.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+sys.path.insert(0, HERE)
+import reeltest as rt  # noqa: E402
+import sandbox  # noqa: E402
+
+UNIT_FILTER = dict(allow=("@system-service",), deny=("@privileged", "@resources"))
+UNIT_FAMILIES = ("AF_UNIX", "AF_INET", "AF_INET6", "AF_NETLINK")
+OUTPUTS = [{"type": "file", "format": "mp4"}, {"type": "file", "format": "mkv"}]
+PARTICIPANTS = [rt.participant("Alice", "#ff0000", 440), rt.participant("Bob", "#00ff00", 660)]
+
+
+class SandboxedDaemon(rt.ReelDaemon):
+    """ReelDaemon whose reeld starts with a preexec_fn (the sandbox)."""
+
+    def __init__(self, tc, preexec_fn, **kw):
+        self._preexec = preexec_fn
+        super().__init__(tc, **kw)
+
+    def spawn(self):
+        real = subprocess.Popen
+
+        def popen(*args, **kwargs):
+            kwargs["preexec_fn"] = self._preexec
+            return real(*args, **kwargs)
+        rt.subprocess.Popen = popen
+        try:
+            return super().spawn()
+        finally:
+            rt.subprocess.Popen = real
+
+
+class HardeningTest(rt.ReelTestCase):
+    def record(self, d, seconds=3.0):
+        """Records `seconds`, stops; returns the finished recording (self.maps: reeld's
+        memory map while it recorded)."""
+        rec = d.create(rt.recording_body(PARTICIPANTS, OUTPUTS, max_duration_s=60))
+        rec = d.wait_state(rec["id"], ("recording", "failed"), timeout=20)
+        self.assertEqual(rec["state"], "recording", rt.pretty(rec))
+        time.sleep(seconds)
+        with open("/proc/%d/maps" % d.pid) as f:
+            self.maps = f.read().splitlines()
+        d.stop_recording(rec["id"])
+        return d.wait_state(rec["id"], ("finished", "failed"), timeout=40)
+
+    def check_files(self, d, rec, seconds=3.0):
+        self.assertEqual(rec["state"], "finished", rt.pretty(rec))
+        for out in rec["outputs"]:
+            path = d.output_path(out)
+            ok, err = rt.decodes_cleanly(path)
+            self.assertTrue(ok, "%s: %s" % (path, err))
+            duration = rt.format_duration(rt.ffprobe(path))
+            self.assertGreater(duration, seconds - 1.0, path)
+
+    def check_no_wx(self):
+        wx = [l for l in self.maps if "w" in l.split()[1] and "x" in l.split()[1]]
+        self.assertEqual(wx, [], "W+X mappings")
+        orc = [l for l in self.maps if "orcexec" in l and l.split()[1].startswith("r-x")]
+        self.assertTrue(orc, "liborc's code is mapped from its dual-mapped file")
+
+    def test_unit_sandbox(self):
+        """Everything reel.service asks of the process at once."""
+        syscalls = sandbox.allowed_syscalls(**UNIT_FILTER)
+        mdwe = sandbox.mdwe_supported()
+        d = SandboxedDaemon(self, sandbox.preexec(syscalls, UNIT_FAMILIES, mdwe=mdwe))
+        self.check_files(d, self.record(d))
+        if mdwe:
+            self.check_no_wx()
+        self.assertEqual(d.stop(), 0)
+        d.assert_log_clean()
+
+    def test_refused_syscalls_are_refused(self):
+        """The sandbox is real: without @network-io reeld cannot even listen."""
+        syscalls = sandbox.allowed_syscalls(allow=("@system-service",), deny=("@network-io",))
+        d = SandboxedDaemon(self, sandbox.preexec(syscalls, None), start=False)
+        d.spawn()
+        self.assertNotEqual(d.wait_exit(20), 0)
+        self.assertIsNone(d.port)
+
+    def test_memory_deny_write_execute(self):
+        if not sandbox.mdwe_supported():
+            self.skipTest("kernel without PR_SET_MDWE")
+        d = SandboxedDaemon(self, sandbox.preexec(mdwe=True))
+        self.check_files(d, self.record(d))
+        self.assertEqual(d.stop(), 0)
+        self.check_no_wx()
+
+
+if __name__ == "__main__":
+    rt.main()
