@@ -411,7 +411,7 @@ last_write (const ReelRecording *rec)
     ReelRecordingOutput *out = g_ptr_array_index (rec->outputs, i);
     GStatBuf st;
     if (out->path != NULL && g_stat (out->path, &st) == 0)
-      latest = MAX (latest, (gint64) st.st_mtime * G_USEC_PER_SEC);
+      latest = MAX (latest, (gint64) st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000);
   }
   return latest;
 }

@@ -197,7 +197,7 @@ test_interrupted (Fixture *f, gconstpointer data)
   reel_recording_mark_interrupted (rec, g_get_real_time ());
   g_assert_cmpint (rec->state, ==, REEL_RECORDING_FAILED);
   g_assert_cmpstr (rec->error_code, ==, "interrupted");
-  g_assert_cmpint (rec->ended_at, ==, (gint64) st.st_mtime * G_USEC_PER_SEC);
+  g_assert_cmpint (rec->ended_at, ==, (gint64) st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000);
   g_assert_cmpint (file->state, ==, REEL_OUTPUT_STATE_FAILED);
   g_assert_cmpstr (file->error_code, ==, "interrupted");
   g_assert_cmpint (file->bytes, ==, 9);
