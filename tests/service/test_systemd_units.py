@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """reel as an installed service, checked offline (no systemd as PID 1 needed):
 
-- `meson install --destdir` puts reeld, reel.conf (etc/reel), the pipeline templates
+- `meson install --destdir` puts reeld, reelctl (bin), reel.conf (etc/reel), the pipeline templates
   (share/reel/pipelines), the unit (lib/systemd/system), sysusers.d and tmpfiles.d
   entries under the build's prefix; the unit's ExecStart and --config name that prefix.
 - `systemd-analyze verify` accepts the installed unit (ExecStart pointed at the
@@ -75,6 +75,7 @@ class SystemdUnitsTest(rt.ReelTestCase):
 
     def test_install_layout(self):
         self.assertTrue(os.access(self.installed(build_option("sbindir"), "reeld"), os.X_OK))
+        self.assertTrue(os.access(self.installed(build_option("bindir"), "reelctl"), os.X_OK))
         self.installed(build_option("sysconfdir"), "reel", "reel.conf")
         for p in pipeline_templates():
             self.installed(build_option("datadir"), "reel", "pipelines", p)
