@@ -923,7 +923,7 @@ on_error (ReelMediaGraph *self, GstMessage *msg)
   }
   if (self->done)
     return;
-  GST_ERROR ("%s: graph failed in %s: %s (%s)", self->name, GST_MESSAGE_SRC_NAME (msg),
+  g_warning ("%s: graph failed in %s: %s (%s)", self->name, GST_MESSAGE_SRC_NAME (msg),
              err->message, debug ? debug : "");
   GST_DEBUG_BIN_TO_DOT_FILE_WITH_TS (GST_BIN (self->pipeline), GST_DEBUG_GRAPH_SHOW_ALL, self->name);
   g_autoptr (GError) error = g_error_new (REEL_ERROR, REEL_ERROR_MEDIA, "%s: %s",
