@@ -241,7 +241,7 @@ test_schedules (Fixture *f, gconstpointer data)
   g_assert_true (reel_store_save_schedule (store, s, &error));
   g_assert_true (reel_store_save_schedule (store, other, &error));
   for (int i = 0; i < 3; i++) {
-    ReelOccurrence *o = reel_occurrence_new (s->start_at + i * 86400 * G_USEC_PER_SEC,
+    ReelOccurrence *o = reel_occurrence_new (s->start_at + (gint64) i * 86400 * G_USEC_PER_SEC,
                                              i == 1 ? REEL_OCCURRENCE_MISSED : REEL_OCCURRENCE_STARTED);
     o->recording_id = i == 1 ? NULL : g_strdup_printf ("rec_%d", i);
     s->handled_until = o->start_at + 1;
