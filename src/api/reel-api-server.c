@@ -1,6 +1,7 @@
 /* reel-api-server.c: HTTP routing for /healthz and /v1/recordings. */
 #include "api/reel-api-server.h"
 
+#include "api/reel-api-metrics.h"
 #include "api/reel-request.h"
 #include "api/reel-schedule-request.h"
 #include "base/reel-error.h"
@@ -441,6 +442,10 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
     g_autofree char *body = g_strdup_printf ("{\"status\":\"ok\",\"recordings_active\":%u}",
                                              reel_job_manager_count_active (self->manager));
     respond_json (msg, SOUP_STATUS_OK, g_steal_pointer (&body));
+    return;
+  }
+  if (g_str_equal (path, "/metrics")) {
+    reel_api_metrics_respond (self->manager, msg);
     return;
   }
   if (g_str_has_prefix (path, "/v1/")) {

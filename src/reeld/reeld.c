@@ -1,5 +1,6 @@
 /* reeld: the reel daemon. Thin: load the config, start the API, run the loop,
  * finalize every recording on SIGTERM. */
+#include "api/reel-api-metrics.h"
 #include "api/reel-api-server.h"
 #include "api/reel-request.h"
 #include "base/reel-curl.h"
@@ -190,6 +191,7 @@ main (int argc, char **argv)
   g_autoptr (ReelWebhooks) webhooks = make_webhooks (config, store);
   g_autoptr (ReelApiServer) api = reel_api_server_new (config, manager);
   reel_api_server_set_scheduler (api, scheduler);
+  reel_api_metrics_set_store (store);
   g_autofree char *uri = NULL;
   if (!reel_api_server_listen (api, &uri, &error)) {
     fprintf (stderr, "reeld: cannot listen on %s:%u: %s\n", config->listen_host,
