@@ -9,6 +9,8 @@ packages=(
   libglib2.0-dev libjson-glib-dev libsoup-3.0-dev libcurl4-openssl-dev libsqlite3-dev
   libsystemd-dev libical-dev libnice-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
+  # schedules: libical expands rules in IANA zones read from the system's tzdata
+  tzdata
   # media runtime
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-nice gstreamer1.0-tools gstreamer1.0-x
