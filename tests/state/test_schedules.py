@@ -52,6 +52,7 @@ class SchedulesTest(rt.ReelTestCase):
         self.assertIsNone(after["next_start_at"])
         self.assertEqual([(o["state"], o["recording_id"]) for o in after["occurrences"]],
                          [("started", rec["id"])])
+        d.assert_log_clean()
 
     def test_recurring_secondly(self):
         d = self.d
@@ -119,6 +120,7 @@ class SchedulesTest(rt.ReelTestCase):
         status, obj, _ = self.d.api("GET", "/v1/schedules")
         self.assertEqual(status, 200)
         self.assertIsInstance(obj["schedules"], list)
+        self.d.assert_log_clean()
 
 
 if __name__ == "__main__":
