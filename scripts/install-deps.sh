@@ -16,8 +16,9 @@ packages=(
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-nice gstreamer1.0-tools gstreamer1.0-x
   # tests: real peers and output checks
   ffmpeg nginx libnginx-mod-rtmp python3 python3-numpy curl jq iproute2
-  # tests/service: systemd-analyze verify, sysusers, tmpfiles; libseccomp for the sandbox
-  systemd libseccomp2
+  # tests/service: systemd-analyze verify, sysusers, tmpfiles; libseccomp for the sandbox;
+  # jsonschema checks answers against the OpenAPI document
+  systemd libseccomp2 python3-jsonschema
   # tests/janus: a real Janus, GStreamer publishers in Python, headless Chromium
   janus python3-gi python3-gst-1.0 gir1.2-gst-plugins-bad-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-nice-0.1
   chromium

@@ -2,6 +2,7 @@
 #include "api/reel-api-server.h"
 
 #include "api/reel-api-metrics.h"
+#include "api/reel-api-openapi.h"
 #include "api/reel-request.h"
 #include "api/reel-schedule-request.h"
 #include "base/reel-error.h"
@@ -407,6 +408,10 @@ route_v1 (ReelApiServer *self, SoupServerMessage *msg, const char *method, const
     return;
   g_auto (GStrv) parts = g_strsplit (path + strlen ("/v1/"), "/", -1);
   guint n = g_strv_length (parts);
+  if (n == 1 && g_str_equal (parts[0], "openapi.json")) {
+    reel_api_openapi_respond (msg);
+    return;
+  }
   if (n >= 1 && n <= 3 && g_str_equal (parts[0], "recordings") &&
       (n == 1 || parts[1][0] != '\0') && (n < 3 || parts[2][0] != '\0')) {
     if (n == 1) {
