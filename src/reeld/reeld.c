@@ -13,6 +13,7 @@
 #include "jobs/reel-store.h"
 #include "notify/reel-webhooks.h"
 #include "reel-build-config.h"
+#include "reel-gst-log.h"
 
 #include <glib-unix.h>
 #include <gst/gst.h>
@@ -180,6 +181,7 @@ main (int argc, char **argv)
    * connections unless the operator chose otherwise. */
   g_setenv ("GIO_USE_PROXY_RESOLVER", "dummy", FALSE);
   gst_init (NULL, NULL);
+  reel_gst_log_init ();
 
   g_autoptr (ReelJobManager) manager = reel_job_manager_new (config);
   g_autoptr (ReelStore) store = NULL;
