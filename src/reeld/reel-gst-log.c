@@ -10,8 +10,10 @@
 /* WARNING and up, except categories that warn in normal operation (measured on a
  * synthetic recording with a failing RTMP output): video-scaler ("can't find exact
  * taps", hundreds per second of scaling), aggregator ("Latency query failed" until
- * live sources preroll), GST_PIPELINE (gst_parse errors of expected probes). */
-#define DEFAULT_THRESHOLDS "2,video-scaler:1,aggregator:1,GST_PIPELINE:0"
+ * live sources preroll), GST_PIPELINE (gst_parse errors of expected probes), and
+ * from a Janus call: rtpsource ("Removing N expired NACKS", several a second on a
+ * lossy link; the jitter buffer's own statistics tell that story). */
+#define DEFAULT_THRESHOLDS "2,video-scaler:1,aggregator:1,GST_PIPELINE:0,rtpsource:1"
 
 /* Walks up from @object: the recording id of the top pipeline and the output id of
  * the enclosing output bin, each (transfer full) (nullable).
