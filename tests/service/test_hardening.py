@@ -9,12 +9,18 @@ MemoryDenyWriteExecute= (the kernel's PR_SET_MDWE, when the kernel has it) is ap
 too: liborc (GStreamer's run-time compiled SIMD kernels) must then map its code through a
 file twice (rw + r-x, an "orcexec" file under $HOME or /tmp) instead of W+X memory; the
 test checks that it does, so the graph keeps its fast paths under the unit.
+
+As root, FilesystemSandboxTest repeats the recording with all of that inside a private
+mount namespace shaped like the unit's ProtectSystem=strict, PrivateTmp, ProtectHome
+and PrivateDevices (fs-sandbox.sh), HOME in the writable state directory.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import time
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
@@ -102,6 +108,55 @@ class HardeningTest(rt.ReelTestCase):
         self.check_files(d, self.record(d))
         self.assertEqual(d.stop(), 0)
         self.check_no_wx()
+
+
+FS_INNER = "REEL_FS_SANDBOX_INNER"
+
+
+class FilesystemSandboxTest(rt.ReelTestCase):
+    """ProtectSystem=strict, PrivateTmp, ProtectHome and PrivateDevices, rebuilt with
+    mounts in a private mount namespace (fs-sandbox.sh), plus the unit's seccomp,
+    address families and W^X: the whole unit at once, on a real recording."""
+
+    @unittest.skipUnless(os.geteuid() == 0 and shutil.which("unshare"), "needs root and unshare")
+    def test_filesystem_sandbox(self):
+        if os.environ.get(FS_INNER) == "1":
+            self.skipTest("outer half only")
+        env = dict(os.environ, **{FS_INNER: "1"})
+        p = subprocess.run(["unshare", "--mount", "--propagation", "private", os.path.join(HERE, "fs-sandbox.sh"),
+                            sys.executable, os.path.abspath(__file__), "FilesystemSandboxInner"],
+                           env=env, capture_output=True, text=True, timeout=240)
+        self.assertEqual(p.returncode, 0, p.stdout[-3000:] + p.stderr[-6000:])
+
+
+@unittest.skipUnless(os.environ.get(FS_INNER) == "1", "runs inside fs-sandbox.sh")
+class FilesystemSandboxInner(HardeningTest):
+    def test_unit_inside_filesystem_sandbox(self):
+        self.assertFalse(os.access("/usr", os.W_OK) and os.access("/etc", os.W_OK) and
+                         self._writable("/etc"), "ProtectSystem=strict is in place")
+        self.assertEqual(sorted(os.listdir("/dev")), ["full", "null", "random", "shm", "tty", "urandom", "zero"])
+        syscalls = sandbox.allowed_syscalls(**UNIT_FILTER)
+        mdwe = sandbox.mdwe_supported()
+        state = rt.make_tempdir(self, "reel-state-")  # StateDirectory=, and HOME for the reel user
+        d = SandboxedDaemon(self, sandbox.preexec(syscalls, UNIT_FAMILIES, mdwe=mdwe), workdir=state,
+                            env={"HOME": state, "XDG_RUNTIME_DIR": ""})
+        self.check_files(d, self.record(d))
+        if mdwe:
+            self.check_no_wx()
+        self.assertEqual(d.stop(), 0)
+        d.assert_log_clean()
+
+    @staticmethod
+    def _writable(path):
+        try:
+            with open(os.path.join(path, ".reel-rw-probe"), "w"):
+                pass
+        except OSError:
+            return False
+        return True
+
+    # the inherited tests run outside the filesystem sandbox already
+    test_unit_sandbox = test_refused_syscalls_are_refused = test_memory_deny_write_execute = None
 
 
 if __name__ == "__main__":
