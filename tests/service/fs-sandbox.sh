@@ -5,6 +5,8 @@
 #   ProtectSystem=strict /: read-only (only the private /tmp below is writable)
 #   PrivateTmp=yes       /tmp and /var/tmp: fresh tmpfs
 #   ProtectHome=yes      /home /root /run/user: empty and read-only
+#   ProtectProc=invisible, ProcSubset=pid: /proc remounted hidepid=invisible,subset=pid
+#                        (no /proc/cpuinfo, /proc/meminfo, /proc/sys...)
 # Run it under `unshare --mount --propagation private` as root: nothing leaves the
 # namespace. The state directory is played by a directory in the private /tmp.
 set -eu
@@ -18,6 +20,7 @@ for n in null zero full random urandom tty; do
 done
 mkdir /dev/shm && mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
 umount -l "$save"
+mount -t proc -o nosuid,nodev,noexec,hidepid=invisible,subset=pid proc /proc
 mount -o remount,bind,ro /
 # ...and every other mount, as ProtectSystem=strict does (API filesystems aside).
 awk '{print $5}' /proc/self/mountinfo | while read -r m; do

@@ -11,8 +11,8 @@ file twice (rw + r-x, an "orcexec" file under $HOME or /tmp) instead of W+X memo
 test checks that it does, so the graph keeps its fast paths under the unit.
 
 As root, FilesystemSandboxTest repeats the recording with all of that inside a private
-mount namespace shaped like the unit's ProtectSystem=strict, PrivateTmp, ProtectHome
-and PrivateDevices (fs-sandbox.sh), HOME in the writable state directory.
+mount namespace shaped like the unit's ProtectSystem=strict, PrivateTmp, ProtectHome,
+PrivateDevices, ProtectProc=invisible and ProcSubset=pid (fs-sandbox.sh), HOME in the writable state directory.
 """
 
 import os
@@ -135,6 +135,7 @@ class FilesystemSandboxInner(HardeningTest):
         self.assertFalse(os.access("/usr", os.W_OK) and os.access("/etc", os.W_OK) and
                          self._writable("/etc"), "ProtectSystem=strict is in place")
         self.assertEqual(sorted(os.listdir("/dev")), ["full", "null", "random", "shm", "tty", "urandom", "zero"])
+        self.assertFalse(os.path.exists("/proc/cpuinfo"), "ProcSubset=pid is in place")
         syscalls = sandbox.allowed_syscalls(**UNIT_FILTER)
         mdwe = sandbox.mdwe_supported()
         state = rt.make_tempdir(self, "reel-state-")  # StateDirectory=, and HOME for the reel user

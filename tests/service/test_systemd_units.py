@@ -115,6 +115,7 @@ class SystemdUnitsTest(rt.ReelTestCase):
         for key in ("NoNewPrivileges", "ProtectHome", "PrivateTmp", "MemoryDenyWriteExecute"):
             self.assertEqual(s[key], ["yes"], key)
         self.assertEqual(s["ProtectSystem"], ["strict"])
+        self.assertEqual(s["ProcSubset"], ["pid"])
         self.assertIn("@system-service", s["SystemCallFilter"])
 
     def test_security_exposure(self):
