@@ -473,6 +473,26 @@ reel_rrule_check (const char *rrule, const char *tzid, gint64 dtstart, guint64 d
 }
 
 /**
+ * reel_schedule_next_starts:
+ * Returns: (transfer full) (element-type gint64): up to @max starts at or after @from
+ */
+GArray *
+reel_schedule_next_starts (const ReelSchedule *s, gint64 from, guint max)
+{
+  GArray *starts = g_array_new (FALSE, FALSE, sizeof (gint64));
+  if (max == 0)
+    return starts;
+  if (s->rrule == NULL) {
+    if (s->start_at >= from)
+      g_array_append_val (starts, s->start_at);
+    return starts;
+  }
+  if (!reel_rrule_expand (s->rrule, s->timezone, s->start_at, from, max, starts, NULL))
+    g_array_set_size (starts, 0); /* a stored rule that no longer parses has nothing left */
+  return starts;
+}
+
+/**
  * reel_schedule_next_start:
  * @start: (out): the start found
  * Returns: %TRUE if there is an occurrence at or after @from
@@ -480,13 +500,8 @@ reel_rrule_check (const char *rrule, const char *tzid, gint64 dtstart, guint64 d
 gboolean
 reel_schedule_next_start (const ReelSchedule *s, gint64 from, gint64 *start)
 {
-  if (s->rrule == NULL) {
-    *start = s->start_at;
-    return s->start_at >= from;
-  }
-  g_autoptr (GArray) starts = g_array_new (FALSE, FALSE, sizeof (gint64));
-  if (!reel_rrule_expand (s->rrule, s->timezone, s->start_at, from, 1, starts, NULL) ||
-      starts->len == 0)
+  g_autoptr (GArray) starts = reel_schedule_next_starts (s, from, 1);
+  if (starts->len == 0)
     return FALSE;
   *start = g_array_index (starts, gint64, 0);
   return TRUE;

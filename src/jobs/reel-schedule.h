@@ -88,6 +88,10 @@ gboolean reel_rrule_expand (const char *rrule, const char *tzid, gint64 dtstart,
  * Returns: %FALSE when there is none (one-shot done, COUNT or UNTIL reached). */
 gboolean reel_schedule_next_start (const ReelSchedule *schedule, gint64 from, gint64 *start);
 
+/* Returns: (transfer full) (element-type gint64): the starts of up to @max occurrences at
+ * or after @from, in order (empty when none is left) */
+GArray *reel_schedule_next_starts (const ReelSchedule *schedule, gint64 from, guint max);
+
 /* Keeps @occurrence (transfer full) as the newest and at most @keep of them. */
 void reel_schedule_add_occurrence (ReelSchedule *schedule, ReelOccurrence *occurrence, guint keep);
 

@@ -7,7 +7,8 @@
 
 #define MAX_ARM_MS 60000             /* re-check the wall clock at least once a minute */
 #define MIN_LATE_WINDOW_US (1 * G_USEC_PER_SEC) /* less left than this: missed */
-#define MAX_CATCH_UP 10000           /* occurrences handled in one go after a long downtime */
+#define MAX_CATCH_UP 1000            /* occurrences handled per main-loop turn after a downtime */
+#define MISSED_LOGGED 3              /* missed occurrences logged one by one, then counted */
 
 struct _ReelScheduler {
   GObject parent_instance;
@@ -158,37 +159,53 @@ start_occurrence (ReelScheduler *self, ReelSchedule *s, gint64 start, gint64 win
 
 static void arm (Entry *e, gint64 start);
 
-/* Handles every occurrence due by now, then arms the timer for the next one. */
+/* The occurrence at @start is due (now >= start): late start or missed. Returns: the
+ * new count of missed occurrences. */
+static guint
+handle_due (ReelScheduler *self, ReelSchedule *s, gint64 start, gint64 now, guint missed)
+{
+  gint64 window_end = start + (gint64) s->duration_s * G_USEC_PER_SEC;
+  s->handled_until = start + 1;
+  if (window_end - now >= MIN_LATE_WINDOW_US) {
+    start_occurrence (self, s, start, window_end);
+    return missed;
+  }
+  if (missed < MISSED_LOGGED) {
+    g_autofree char *when = reel_json_time_string (start);
+    g_message ("schedule %s: the occurrence at %s was missed (reeld was not running)", s->id, when);
+  }
+  record_occurrence (self, s, reel_occurrence_new (start, REEL_OCCURRENCE_MISSED));
+  return missed + 1;
+}
+
+/* Handles every occurrence due by now (up to MAX_CATCH_UP per turn of the main loop,
+ * expanded in one go), then arms the timer for the next one. */
 static void
 process (Entry *e)
 {
   ReelScheduler *self = e->self;
   ReelSchedule *s = e->schedule;
   gint64 now = g_get_real_time ();
-  for (guint n = 0; n < MAX_CATCH_UP && !self->stopped; n++) {
-    gint64 start = 0;
-    if (!reel_schedule_next_start (s, s->handled_until, &start)) {
-      s->completed = TRUE;
-      e->next_start = 0;
-      save_progress (self, s, NULL);
-      g_message ("schedule %s: no occurrence left, completed", s->id);
-      return;
-    }
+  guint missed = 0;
+  g_autoptr (GArray) starts = reel_schedule_next_starts (s, s->handled_until, MAX_CATCH_UP);
+  if (starts->len == 0) {
+    s->completed = TRUE;
+    e->next_start = 0;
+    save_progress (self, s, NULL);
+    g_message ("schedule %s: no occurrence left, completed", s->id);
+    return;
+  }
+  for (guint i = 0; i < starts->len && !self->stopped; i++) {
+    gint64 start = g_array_index (starts, gint64, i);
     if (start > now) {
       arm (e, start);
-      return;
+      break;
     }
-    gint64 window_end = start + (gint64) s->duration_s * G_USEC_PER_SEC;
-    s->handled_until = start + 1;
-    if (window_end - now >= MIN_LATE_WINDOW_US) {
-      start_occurrence (self, s, start, window_end);
-    } else {
-      g_autofree char *when = reel_json_time_string (start);
-      g_message ("schedule %s: the occurrence at %s was missed (reeld was not running)", s->id, when);
-      record_occurrence (self, s, reel_occurrence_new (start, REEL_OCCURRENCE_MISSED));
-    }
+    missed = handle_due (self, s, start, now, missed);
   }
-  if (!self->stopped) /* more left after a very long downtime: carry on from the loop */
+  if (missed > MISSED_LOGGED)
+    g_message ("schedule %s: %u occurrences missed in all", s->id, missed);
+  if (e->timer == NULL && !self->stopped) /* all of them were due: look again at the next turn */
     arm (e, now);
 }
 

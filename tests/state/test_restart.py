@@ -4,7 +4,8 @@
 - A schedule created, reeld stopped with SIGTERM and started again before the start
   time: the recording happens, on time, and plays.
 - Occurrences due while reeld was down: one whose window is still open starts late and
-  ends at its planned end; one whose window closed is recorded as missed.
+  ends at its planned end; those whose window closed are recorded as missed (a one-shot,
+  and the three of FREQ=SECONDLY;COUNT=3).
 - SIGKILL during a recording: after the restart it is failed with error.code
   "interrupted", its files are listed as artifacts with their real sizes and play;
   GET /v1/recordings still lists the recordings from before.
@@ -44,6 +45,7 @@ class RestartTest(rt.ReelTestCase):
         t0 = time.time()
         open_window = st.create_schedule(d, st.schedule_body(t0 + 2.5, duration_s=9))
         closed_window = st.create_schedule(d, st.schedule_body(t0 + 2.0, duration_s=2))
+        several = st.create_schedule(d, st.schedule_body(t0 + 1.0, duration_s=1, rrule="FREQ=SECONDLY;COUNT=3"))
         self.assertEqual(d.stop(), 0, d.log_tail())
         time.sleep(max(0.0, t0 + 5.5 - time.time()))  # both were due; the second one's window is over
         d.start()
@@ -63,6 +65,11 @@ class RestartTest(rt.ReelTestCase):
         self.assertEqual(missed["state"], "completed", rt.pretty(missed))
         self.assertEqual([(o["state"], o["recording_id"]) for o in missed["occurrences"]], [("missed", None)])
         self.assertEqual(st.schedule_recordings(d, closed_window["id"]), [])
+        three = st.get_schedule(d, several["id"])
+        self.assertEqual(three["state"], "completed", rt.pretty(three))
+        self.assertEqual([o["state"] for o in three["occurrences"]], ["missed"] * 3)
+        self.assertEqual([st.unix(o["start_at"]) for o in three["occurrences"]],
+                         [st.unix(several["start_at"]) + k for k in (2, 1, 0)])
 
     def test_sigkill_interrupted(self):
         d = rt.ReelDaemon(self)
