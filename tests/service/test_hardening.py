@@ -2,8 +2,8 @@
 """The hardening of reel.service measured against the real media graph, without systemd:
 reeld runs under the same seccomp allow-list (SystemCallFilter=@system-service
 ~@privileged @resources, SystemCallErrorNumber=EPERM), the same RestrictAddressFamilies=
-and NoNewPrivileges=, records a synthetic call to MP4 and MKV for 3 s, stops, and both
-files must be finished, decode cleanly and last the time recorded.
+and NoNewPrivileges=, records a synthetic call to MKV for 3 s, stops, and the file must
+be finished, decode cleanly and last the time recorded.
 
 MemoryDenyWriteExecute= (the kernel's PR_SET_MDWE, when the kernel has it) is applied
 too: liborc (GStreamer's run-time compiled SIMD kernels) must then map its code through a
@@ -30,7 +30,11 @@ import sandbox  # noqa: E402
 
 UNIT_FILTER = dict(allow=("@system-service",), deny=("@privileged", "@resources"))
 UNIT_FAMILIES = ("AF_UNIX", "AF_INET", "AF_INET6", "AF_NETLINK")
-OUTPUTS = [{"type": "file", "format": "mp4"}, {"type": "file", "format": "mkv"}]
+# MKV only: MP4 files from a 3 s recording are intermittently unreadable ("Buffer has
+# no PTS" at mp4mux, "Invalid mdhd time scale 0") with or without any sandbox (about 1
+# run in 5 on a loaded machine; a media-graph start-up race, reported). The muxer adds
+# no system call, path or device the sandbox could refuse, so MKV measures the same.
+OUTPUTS = [{"type": "file", "format": "mkv"}]
 PARTICIPANTS = [rt.participant("Alice", "#ff0000", 440), rt.participant("Bob", "#00ff00", 660)]
 
 
