@@ -103,7 +103,7 @@ class JournalTest(rt.ReelTestCase):
         rt.wait_for(lambda: rt.port_open(port), 20, what="reeld listening")
         url = "rtmp://127.0.0.1:%d/live/%s" % (rt.free_port(), KEY)
         rec = d.create(rt.recording_body([rt.participant("Alice", "#ff0000", 440)],
-                                         [{"type": "file", "format": "mp4"}, {"type": "rtmp", "url": url}],
+                                         [{"type": "file", "format": "mkv"}, {"type": "rtmp", "url": url}],
                                          max_duration_s=60))
         rid = rec["id"]
         d.wait_state(rid, "recording", timeout=20)

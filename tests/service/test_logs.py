@@ -23,7 +23,7 @@ class LogsTest(rt.ReelTestCase):
     def record_with_failing_rtmp(self, d):
         url = "rtmp://127.0.0.1:%d/live/%s" % (rt.free_port(), KEY)
         body = rt.recording_body([rt.participant("Alice", "#ff0000", 440)],
-                                 [{"type": "file", "format": "mp4"}, {"type": "rtmp", "url": url}],
+                                 [{"type": "file", "format": "mkv"}, {"type": "rtmp", "url": url}],
                                  max_duration_s=60)
         rec = d.create(body)
         d.wait_state(rec["id"], "recording", timeout=20)

@@ -122,7 +122,7 @@ class MetricsTest(rt.ReelTestCase):
         self.assertEqual(types["reel_output_bytes"], "gauge")
 
         body = rt.recording_body([rt.participant("Alice", "#ff0000", 440), rt.participant("Bob", "#00ff00", 660)],
-                                 [{"type": "file", "format": "mp4"},
+                                 [{"type": "file", "format": "mkv"},
                                   {"type": "rtmp", "url": "rtmp://127.0.0.1:%d/live/secretkey" % rt.free_port()}],
                                  max_duration_s=60)
         rec = d.create(body)
@@ -137,7 +137,7 @@ class MetricsTest(rt.ReelTestCase):
         self.assertEqual(value(s1, "reel_recording_participants", recording_id=rid), 2)
         self.assertEqual(value(s1, "reel_recording_tracks", recording_id=rid, kind="video"), 2)
         self.assertEqual(value(s1, "reel_recording_tracks", recording_id=rid, kind="audio"), 2)
-        file_labels = dict(recording_id=rid, output_id="out_0", type="file", format="mp4")
+        file_labels = dict(recording_id=rid, output_id="out_0", type="file", format="mkv")
         rtmp_labels = dict(recording_id=rid, output_id="out_1", type="rtmp", format="flv")
         b1 = value(s1, "reel_output_bytes", **file_labels)
         self.assertGreater(b1, 0)
