@@ -250,6 +250,10 @@ reel_store_open (const char *path, GError **error)
     reel_store_fail (self, "open", error);
     return NULL;
   }
+  /* a schedule keeps its recording body whole (room pins and secrets included): owner
+   * only; SQLite gives the -wal and -shm files the database file's mode */
+  if (g_chmod (path, 0600) != 0)
+    g_warning ("state db: cannot make %s private: %s", path, g_strerror (errno));
   if (!configure (self, error) || !migrate (self, error))
     return NULL;
   return g_steal_pointer (&self);

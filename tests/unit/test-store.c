@@ -94,6 +94,11 @@ test_migrations (Fixture *f, gconstpointer data)
     g_assert_cmpuint (reel_store_get_schema_version (store), ==, REEL_STORE_SCHEMA_VERSION);
     g_autofree char *wal = g_strconcat (f->db_path, "-wal", NULL);
     g_assert_true (g_file_test (wal, G_FILE_TEST_EXISTS)); /* WAL journal */
+    GStatBuf st;
+    g_assert_cmpint (g_stat (f->db_path, &st), ==, 0);
+    g_assert_cmpint (st.st_mode & 0777, ==, 0600); /* schedules hold room secrets */
+    g_assert_cmpint (g_stat (wal, &st), ==, 0);
+    g_assert_cmpint (st.st_mode & 0077, ==, 0);
   }
   g_autoptr (ReelStore) again = open_store (f); /* idempotent */
   g_assert_cmpuint (reel_store_get_schema_version (again), ==, REEL_STORE_SCHEMA_VERSION);
