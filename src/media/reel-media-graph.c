@@ -122,6 +122,33 @@ make_capsfilter (const char *name, GstCaps *caps /* transfer full */)
   return cf;
 }
 
+static gboolean
+drop_untimed_in_list (GstBuffer **buf, guint idx, gpointer user_data)
+{
+  if (!GST_BUFFER_PTS_IS_VALID (*buf))
+    gst_clear_buffer (buf);
+  return TRUE;
+}
+
+/* An encoder draining at EOS (avenc_aac after its input buffers are gone) can
+ * emit a frame without a PTS: mp4mux fails the whole file on it ("Buffer has no
+ * PTS"), and no muxer can place it. Such frames are dropped before the tee. */
+static GstPadProbeReturn
+drop_untimed (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    if (!GST_BUFFER_PTS_IS_VALID (GST_PAD_PROBE_INFO_BUFFER (info))) {
+      GST_DEBUG_OBJECT (pad, "dropping a buffer without PTS");
+      return GST_PAD_PROBE_DROP;
+    }
+  } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    GstBufferList *list = gst_buffer_list_make_writable (GST_PAD_PROBE_INFO_BUFFER_LIST (info));
+    gst_buffer_list_foreach (list, drop_untimed_in_list, NULL);
+    GST_PAD_PROBE_INFO_DATA (info) = list;
+  }
+  return GST_PAD_PROBE_OK;
+}
+
 /* mixer → caps → queue → encoder → tee, for one kind. */
 static gboolean
 build_chain (ReelMediaGraph *self, ReelMediaKind kind, const ReelMediaSettings *s,
@@ -172,6 +199,9 @@ build_chain (ReelMediaGraph *self, ReelMediaKind kind, const ReelMediaSettings *
   }
   self->mixers[kind] = mixer;
   self->tees[kind] = tee;
+  g_autoptr (GstPad) tee_sink = gst_element_get_static_pad (tee, "sink");
+  gst_pad_add_probe (tee_sink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                     drop_untimed, NULL, NULL);
   return TRUE;
 }
 
@@ -476,6 +506,12 @@ input_free (Input *in)
 }
 
 static void
+send_eos_to_pad_async (GstElement *mixer, gpointer pad)
+{
+  gst_pad_send_event (GST_PAD (pad), gst_event_new_eos ());
+}
+
+static void
 set_null_async (GstElement *pipeline, gpointer unused)
 {
   gst_element_set_state (pipeline, GST_STATE_NULL);
@@ -539,10 +575,14 @@ input_blocked_on_main (gpointer data)
   if (in == NULL || in->seq != r->seq)
     return G_SOURCE_REMOVE;
   gst_pad_unlink (in->src, in->mixer_pad);
-  /* The aggregator pad sees EOS before it goes, so the mixer stops waiting for it
-   * at once and the timeline runs on without a gap. */
-  gst_pad_send_event (in->mixer_pad, gst_event_new_eos ());
-  if (!in->keep_pad)
+  /* Releasing the mixer pad flushes it, which also frees a source thread caught
+   * inside the mixer's chain; sending an event into the pad from here could wait
+   * on that same thread (a serialized event takes the pad's stream lock). A base
+   * input keeps its pad and gets its EOS from a pool thread instead. */
+  if (in->keep_pad)
+    gst_element_call_async (self->mixers[in->kind], send_eos_to_pad_async,
+                            gst_object_ref (in->mixer_pad), gst_object_unref);
+  else
     gst_element_release_request_pad (self->mixers[in->kind], in->mixer_pad);
   GST_INFO ("%s: track %s removed", self->name, in->track_id);
   g_autofree char *track_id = g_strdup (in->track_id);
