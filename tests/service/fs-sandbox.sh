@@ -19,6 +19,13 @@ for n in null zero full random urandom tty; do
   mount --bind "$save/$n" "/dev/$n"
 done
 mkdir /dev/shm && mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
+# A checkout under /tmp or /var/tmp (CI clones anywhere) would vanish under the
+# private /tmp below: hold it aside and put it back at the same path.
+src="${REEL_SOURCE_ROOT:-}"
+case "$src" in
+  /tmp/*|/var/tmp/*) mkdir /dev/shm/reel-src && mount --rbind "$src" /dev/shm/reel-src ;;
+  *) src="" ;;
+esac
 umount -l "$save"
 mount -t proc -o nosuid,nodev,noexec,hidepid=invisible,subset=pid proc /proc
 mount -o remount,bind,ro /
@@ -32,4 +39,7 @@ for d in /home /root /run/user; do
 done
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /var/tmp
+if [ -n "$src" ]; then
+  mkdir -p "$src" && mount --rbind /dev/shm/reel-src "$src"
+fi
 exec "$@"
