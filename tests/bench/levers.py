@@ -1,0 +1,173 @@
+"""levers: reel's recording graph rebuilt as one gst-launch-1.0 command from the bench's
+files, to measure tuning levers that reel's templates cannot reach (compositor and
+encoder threading, where scaling happens, decoder threads, a lower simulcast layer).
+
+The graph is reel's (src/media/reel-media-graph.c + pipelines/*.pipeline), without the
+WebRTC receive side (no Janus, no SRTP, no jitter buffer): per input
+    filesrc ! matroskademux ! queue ! clocksync (real-time pacing, like the network)
+      ! queue leaky=downstream max-size-time=1s (reel's, in front of each decoder)
+      ! <decode-vp8 template> ! compositor pad (xpos, ypos, width, height, zorder)
+      ! <decode-opus template> ! audiomixer pad
+plus reel's base inputs (a live transparent 16x16 picture and live silence: they make both
+mixers live), then
+    compositor background=black latency=100 ms ! caps I420 1280x720@30 ! queue
+      ! <video-h264 template> ! mp4mux fragment-duration=1000 ! filesink
+    audiomixer latency=100 ms ! caps F32LE 48 kHz stereo ! queue ! <audio-aac template> ! mux
+
+Cost = CPU of the gst-launch process over a steady window / media seconds (real time).
+The files are 20 s long and are not looped here: warmup + window must stay below that.
+The window starts and ends on completed MP4 fragments, so the media seconds are those written.
+"""
+
+import os
+import subprocess
+import time
+
+import benchlib as b
+
+BASE = {
+    "decoder": "avdec_vp8",            # video decoder element with its properties
+    "dec_convert": "",                 # something between decoder and compositor
+    "branch_scale": None,              # None: the compositor scales; else "videoscale method=..."
+    "compositor": "",                  # extra compositor properties (max-threads=...)
+    "pad_extra": "",                   # extra per-pad properties
+    "encoder": "x264enc speed-preset=veryfast tune=zerolatency bitrate={kbps} key-int-max={keyint}",
+    "pre_encoder": "videoconvert ! video/x-raw,format=I420 ! ",
+    "opus": "opusdec plc=true",
+    "queue_venc": "queue",
+    "input_queue": "queue max-size-buffers=0 max-size-bytes=0 max-size-time=1000000000 leaky=downstream",
+    "suffix": "",                      # file name suffix for a lower "simulcast layer"
+    "audio": True,
+    "amix": "",                        # extra audiomixer properties (output-buffer-duration=...)
+    "silence_spb": 480,                # samplesperbuffer of reel's base silence
+}
+
+
+def description(files, out, opts):
+    o = dict(BASE)
+    o.update(opts)
+    n = len(files)
+    tiles = b.grid(n)
+    parts = []
+    comp = "compositor name=mix background=black latency=100000000 %s" % o["compositor"]
+    pads = []
+    for i, (x, y, w, h) in enumerate(tiles):
+        if o["branch_scale"]:
+            pads.append("sink_%d::xpos=%d sink_%d::ypos=%d sink_%d::zorder=%d %s"
+                        % (i, x, i, y, i, i + 1, o["pad_extra"].replace("{i}", str(i))))
+        else:
+            pads.append("sink_%d::xpos=%d sink_%d::ypos=%d sink_%d::width=%d sink_%d::height=%d sink_%d::zorder=%d %s"
+                        % (i, x, i, y, i, w, i, h, i, i + 1, o["pad_extra"].replace("{i}", str(i))))
+    pads.append("sink_%d::alpha=0 sink_%d::zorder=0" % (n, n))
+    parts.append(comp + " " + " ".join(pads)
+                 + " ! video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1,pixel-aspect-ratio=1/1 ! %s ! "
+                 % (b.W, b.H, b.FPS, o["queue_venc"])
+                 + o["pre_encoder"] + o["encoder"].format(kbps=b.VIDEO_KBPS, keyint=b.KEYINT)
+                 + " ! video/x-h264,profile=high ! h264parse config-interval=-1 ! queue ! mux.")
+    if o["audio"]:
+        parts.append("audiomixer name=amix latency=100000000 " + o["amix"] + " ! audio/x-raw,format=F32LE,rate=48000,channels=2,"
+                     "layout=interleaved ! queue ! audioconvert ! audioresample ! avenc_aac bitrate=%d ! aacparse "
+                     "! queue ! mux." % (b.AUDIO_KBPS * 1000))
+    parts.append("mp4mux name=mux fragment-duration=1000 ! filesink location=%s sync=false async=false" % out)
+    parts.append("videotestsrc is-live=true pattern=black ! video/x-raw,format=I420,width=16,height=16,"
+                 "framerate=%d/1 ! mix.sink_%d" % (b.FPS, n))
+    if o["audio"]:
+        parts.append("audiotestsrc is-live=true wave=silence samplesperbuffer=%d ! audio/x-raw,rate=48000,channels=2 "
+                     "! amix." % o["silence_spb"])
+    for i, f in enumerate(files):
+        x, y, w, h = tiles[i]
+        path = f
+        if o["suffix"]:
+            path = f.replace(".mkv", o["suffix"] + ".mkv")
+        v = "filesrc location=%s ! matroskademux name=d%d d%d.video_0 ! queue ! clocksync ! %s ! %s" % (
+            path, i, i, o["input_queue"], o["decoder"])
+        if o["dec_convert"]:
+            v += " ! " + o["dec_convert"]
+        if o["branch_scale"]:
+            v += " ! %s ! video/x-raw,width=%d,height=%d" % (o["branch_scale"], w, h)
+        parts.append(v + " ! mix.sink_%d" % i)
+        if o["audio"]:
+            parts.append("d%d.audio_0 ! queue ! clocksync ! %s ! %s ! amix." % (i, o["input_queue"], o["opus"]))
+    return " ".join(parts)
+
+
+def run_graph(files, opts, warmup, window, workdir, tag, attempts=2):
+    """Runs the graph; a start failure (mp4mux now and then rejects a first buffer
+    without PTS: a race at start of the standalone graph) is retried once."""
+    for attempt in range(attempts):
+        try:
+            return _run_graph(files, opts, warmup, window, workdir, tag)
+        except RuntimeError:
+            if attempt == attempts - 1:
+                raise
+
+
+def _run_graph(files, opts, warmup, window, workdir, tag):
+    out = os.path.join(workdir, "%s.mp4" % tag)
+    desc = description(files, out, opts)
+    with open(os.path.join(workdir, "%s.gst" % tag), "w") as f:
+        f.write(desc + "\n")
+    log = open(os.path.join(workdir, "%s.log" % tag), "w")
+    proc = subprocess.Popen(["gst-launch-1.0", "-q", "-e"] + desc.split(), stdin=subprocess.DEVNULL,
+                            stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    try:
+        time.sleep(warmup)
+        if proc.poll() is not None:
+            raise RuntimeError("gst-launch exited early (%s): see %s.log" % (proc.returncode, tag))
+        w, media = b.fragment_window(out, proc.pid, window)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(2)   # SIGINT: -e sends EOS, the file is finalized
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    res = w.facts()
+    res.update(threads=w.threads, file=out, media_s=round(media, 3), cpu_per_media_s=round(w.cpu / media, 4),
+               speed=round(media / w.wall, 3))
+    return res
+
+
+# The levers measured, each as (name, what it changes, options). "reel" is reel's graph
+# as its templates and C code build it today.
+LEVERS = [
+    ("reel", "reel's graph today: avdec_vp8 (auto threads), compositor scales (auto threads), x264enc auto threads", {}),
+    ("vp8dec", "decoder: vp8dec instead of avdec_vp8", {"decoder": "vp8dec"}),
+    ("avdec-1thread", "decoder: avdec_vp8 max-threads=1", {"decoder": "avdec_vp8 max-threads=1"}),
+    ("vp8dec-1thread", "decoder: vp8dec threads=1 (libvpx)", {"decoder": "vp8dec threads=1"}),
+    ("x264-threads1", "encoder: x264enc threads=1", {
+        "encoder": "x264enc speed-preset=veryfast tune=zerolatency bitrate={kbps} key-int-max={keyint} threads=1"}),
+    ("x264-threads2", "encoder: x264enc threads=2", {
+        "encoder": "x264enc speed-preset=veryfast tune=zerolatency bitrate={kbps} key-int-max={keyint} threads=2"}),
+    ("comp-1thread", "compositor max-threads=1", {"compositor": "max-threads=1"}),
+    ("branch-scale", "scaling in each input branch (videoscale, bilinear) instead of the compositor", {
+        "branch_scale": "videoscale method=bilinear"}),
+    ("scale-linear", "compositor pads scale with a linear resampler instead of cubic (C: converter-config)", {
+        "pad_extra": "sink_{i}::converter-config=video-converter-config,resampler-method=(GstVideoResamplerMethod)linear"}),
+    ("simulcast-low", "inputs at 320x180 (a lower simulcast layer; the compositor scales them up to the tile)", {
+        "suffix": "_low"}),
+    ("amix-40ms", "audiomixer output-buffer-duration=40 ms, base silence in 40 ms buffers (C)", {
+        "amix": "output-buffer-duration=40000000", "silence_spb": 1920}),
+    ("no-audio", "video only (what the audio path costs)", {"audio": False}),
+]
+
+
+def combos():
+    """Levers together: what the tuned templates do, and what C changes would add."""
+    lean = "x264enc speed-preset=veryfast tune=zerolatency bitrate={kbps} key-int-max={keyint} threads=1"
+    return [
+        ("tuned-templates", "avdec_vp8 max-threads=1 + x264enc threads=1 (reel tuned: templates only)",
+         {"decoder": "avdec_vp8 max-threads=1", "encoder": lean}),
+        ("tuned+comp1", "tuned templates + compositor max-threads=1 (C)",
+         {"decoder": "avdec_vp8 max-threads=1", "encoder": lean, "compositor": "max-threads=1"}),
+        ("tuned+branch-scale", "tuned templates + scaling in the input branch (C)",
+         {"decoder": "avdec_vp8 max-threads=1", "encoder": lean, "branch_scale": "videoscale method=bilinear"}),
+        ("tuned+amix40", "tuned templates + audiomixer 40 ms buffers (C)",
+         {"decoder": "avdec_vp8 max-threads=1", "encoder": lean, "amix": "output-buffer-duration=40000000",
+          "silence_spb": 1920}),
+        ("tuned+all-C", "tuned templates + compositor max-threads=1 + audiomixer 40 ms (C)",
+         {"decoder": "avdec_vp8 max-threads=1", "encoder": lean, "compositor": "max-threads=1",
+          "amix": "output-buffer-duration=40000000", "silence_spb": 1920}),
+    ]
