@@ -161,9 +161,10 @@ build_chain (ReelMediaGraph *self, ReelMediaKind kind, const ReelMediaSettings *
     return FALSE;
   if (video)
     g_object_set (mixer, "background", 1 /* black */, NULL);
-  /* A participant whose pad has no data yet (joining, reconnecting) must not hold
-   * back the whole timeline. */
-  gst_aggregator_set_ignore_inactive_pads (GST_AGGREGATOR (mixer), TRUE);
+  /* ignore-inactive-pads (a participant whose pad has no data yet must not hold
+   * back the timeline) is switched on by base_input_flowing() once the base input
+   * has data queued: with every pad inactive, audioaggregator reports EOS and the
+   * audio branch stops for the rest of the recording. */
   /* Room for a source that is a little late (a busy core) before its previous
    * frame is repeated. */
   g_object_set (mixer, "latency", (guint64) MIXER_LATENCY, NULL);
@@ -205,10 +206,21 @@ build_chain (ReelMediaGraph *self, ReelMediaKind kind, const ReelMediaSettings *
   return TRUE;
 }
 
-/* A permanent input per mixer keeps the timeline live and gap-free when no
- * participant is present: a transparent (alpha 0: skipped by the compositor)
- * tiny picture and digital silence. */
 static void input_free (Input *in);
+
+/* On the base input's mixer pad. The pad is active once its first buffer is
+ * queued, which is done when the second one arrives (same streaming thread). */
+static GstPadProbeReturn
+base_input_flowing (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  guint *seen = data;
+  if (++*seen < 2)
+    return GST_PAD_PROBE_OK;
+  g_autoptr (GstObject) mixer = gst_pad_get_parent (pad);
+  if (mixer != NULL)
+    gst_aggregator_set_ignore_inactive_pads (GST_AGGREGATOR (mixer), TRUE);
+  return GST_PAD_PROBE_REMOVE;
+}
 
 /* A permanent input per mixer keeps the timeline live and gap-free when no
  * participant is present: a transparent (alpha 0: skipped by the compositor)
@@ -241,6 +253,8 @@ add_base_inputs (ReelMediaGraph *self, const ReelMediaSettings *s)
     in->mixer_pad = gst_element_request_pad_simple (self->mixers[k], "sink_%u");
     if (k == REEL_MEDIA_KIND_VIDEO)
       g_object_set (in->mixer_pad, "alpha", 0.0, "zorder", 0, NULL);
+    gst_pad_add_probe (in->mixer_pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                       base_input_flowing, g_new0 (guint, 1), g_free);
     g_hash_table_insert (self->inputs, in->track_id, in);
     if (gst_pad_link (in->src, in->mixer_pad) != GST_PAD_LINK_OK)
       return FALSE;
@@ -700,6 +714,12 @@ guint
 reel_media_graph_get_n_tiles (ReelMediaGraph *self)
 {
   return self->tiles->len;
+}
+
+GstElement *
+reel_media_graph_get_pipeline (ReelMediaGraph *self)
+{
+  return self->pipeline;
 }
 
 /* ---------- outputs ---------- */

@@ -92,6 +92,10 @@ void reel_media_graph_remove_track (ReelMediaGraph *self, const char *track_id);
 
 guint reel_media_graph_get_n_tiles (ReelMediaGraph *self);
 
+/* The graph's pipeline, for diagnostics (dot dumps) and tests.
+ * Returns: (transfer none) */
+GstElement *reel_media_graph_get_pipeline (ReelMediaGraph *self);
+
 /* Media time since "started", or GST_CLOCK_TIME_NONE before. */
 GstClockTime reel_media_graph_get_running_time (ReelMediaGraph *self);
 

@@ -189,7 +189,8 @@ static void
 stop_and_wait (Fixture *f)
 {
   reel_media_graph_stop (f->graph, 20);
-  g_main_loop_run (f->loop);
+  if (!f->finished && !f->failed) /* it may finish inside stop */
+    g_main_loop_run (f->loop);
   g_assert_false (f->failed);
   g_assert_true (f->finished);
 }
@@ -226,7 +227,43 @@ test_join_leave (Fixture *f, gconstpointer data)
   g_assert_cmpfloat (d, <, 4.0);
   d = discovered_duration_s (mkv, &nv, &na);
   g_assert_cmpuint (nv, ==, 1);
+  g_assert_cmpuint (na, ==, 1);
   g_assert_cmpfloat (d, >, 2.2);
+}
+
+static GstPadProbeReturn
+hold_first_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  g_usleep (400 * 1000);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* The mixers time out (100 ms) before the permanent silence and black inputs
+ * have data: the audio branch must go on (an audiomixer whose pads are all
+ * "inactive" reports EOS and the file gets no audio at all). */
+static void
+test_late_base_inputs (Fixture *f, gconstpointer data)
+{
+  g_autofree char *mkv = add_file_output (f, "out_0", "mkv");
+  GstElement *pipeline = reel_media_graph_get_pipeline (f->graph);
+  const char *bases[] = { "in-base-audio", "in-base-video" };
+  for (guint i = 0; i < G_N_ELEMENTS (bases); i++) {
+    g_autoptr (GstElement) bin = gst_bin_get_by_name (GST_BIN (pipeline), bases[i]);
+    g_assert_nonnull (bin);
+    g_autoptr (GstPad) src = gst_element_get_static_pad (bin, "src");
+    gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, hold_first_buffer, NULL, NULL);
+  }
+  start_and_wait (f);
+  run_for (f, 600);
+  add_participant (f, "p1", 0xff0000, 440);
+  run_for (f, 1200);
+  stop_and_wait (f);
+  g_assert_cmpuint (f->finished_outputs->len, ==, 1);
+  guint nv, na;
+  double d = discovered_duration_s (mkv, &nv, &na);
+  g_assert_cmpuint (nv, ==, 1);
+  g_assert_cmpuint (na, ==, 1);
+  g_assert_cmpfloat (d, >, 1.2);
 }
 
 /* An RTMP output with no server fails alone; the file goes on; an output added
@@ -291,6 +328,8 @@ main (int argc, char **argv)
   g_test_add ("/media/join-leave", Fixture, NULL, fixture_setup, test_join_leave, fixture_teardown);
   g_test_add ("/media/failing-and-late-outputs", Fixture, NULL, fixture_setup,
               test_failing_and_late_outputs, fixture_teardown);
+  g_test_add ("/media/late-base-inputs", Fixture, NULL, fixture_setup, test_late_base_inputs,
+              fixture_teardown);
   g_test_add ("/media/stop-unstarted", Fixture, NULL, fixture_setup, test_stop_unstarted,
               fixture_teardown);
   return g_test_run ();
