@@ -188,6 +188,13 @@ def wait_quiet(threshold, max_wait, base=0.0):
             return round(others, 3), round(time.monotonic() - t0, 1)
 
 
+def proc_cpu_safe(pid):
+    try:
+        return proc_cpu(pid)
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def proc_rss_mb(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:

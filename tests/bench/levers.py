@@ -1,4 +1,4 @@
-"""levers: reel's recording graph rebuilt as one gst-launch-1.0 command from the bench's
+"""levers: reel's recording graph rebuilt as one gst-launch description (run by gstrun.py) from the bench's
 files, to measure tuning levers that reel's templates cannot reach (compositor and
 encoder threading, where scaling happens, decoder threads, a lower simulcast layer).
 
@@ -108,8 +108,8 @@ def _run_graph(files, opts, warmup, window, workdir, tag):
     with open(os.path.join(workdir, "%s.gst" % tag), "w") as f:
         f.write(desc + "\n")
     log = open(os.path.join(workdir, "%s.log" % tag), "w")
-    proc = subprocess.Popen(["gst-launch-1.0", "-q", "-e"] + desc.split(), stdin=subprocess.DEVNULL,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(["/usr/bin/python3", os.path.join(os.path.dirname(os.path.abspath(__file__)), "gstrun.py"),
+                             desc], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
     log.close()
     try:
         time.sleep(warmup)
@@ -130,6 +130,8 @@ def _run_graph(files, opts, warmup, window, workdir, tag):
     return res
 
 
+LINEAR_PAD = 'sink_{i}::converter-config="config,GstVideoConverter.resampler-method=(GstVideoResamplerMethod)linear"'
+
 # The levers measured, each as (name, what it changes, options). "reel" is reel's graph
 # as its templates and C code build it today.
 LEVERS = [
@@ -142,10 +144,12 @@ LEVERS = [
     ("x264-threads2", "encoder: x264enc threads=2", {
         "encoder": "x264enc speed-preset=veryfast tune=zerolatency bitrate={kbps} key-int-max={keyint} threads=2"}),
     ("comp-1thread", "compositor max-threads=1", {"compositor": "max-threads=1"}),
-    ("branch-scale", "scaling in each input branch (videoscale, bilinear) instead of the compositor", {
+    ("scale-linear", "the compositor scales with a linear resampler instead of its default cubic (C: each pad's "
+     "converter-config, GstVideoConverter.resampler-method = linear)", {"pad_extra": LINEAR_PAD}),
+    ("branch-scale-cubic", "scaling in each input branch, same resampler as the compositor's (videoscale "
+     "method=mitchell: cubic B = C = 1/3)", {"branch_scale": "videoscale method=mitchell"}),
+    ("branch-scale", "scaling in each input branch with a linear resampler (videoscale method=bilinear)", {
         "branch_scale": "videoscale method=bilinear"}),
-    ("scale-linear", "compositor pads scale with a linear resampler instead of cubic (C: converter-config)", {
-        "pad_extra": "sink_{i}::converter-config=video-converter-config,resampler-method=(GstVideoResamplerMethod)linear"}),
     ("simulcast-low", "inputs at 320x180 (a lower simulcast layer; the compositor scales them up to the tile)", {
         "suffix": "_low"}),
     ("amix-40ms", "audiomixer output-buffer-duration=40 ms, base silence in 40 ms buffers (C)", {
@@ -157,17 +161,30 @@ LEVERS = [
 def combos():
     """Levers together: what the tuned templates do, and what C changes would add."""
     lean = "x264enc speed-preset=veryfast tune=zerolatency bitrate={kbps} key-int-max={keyint} threads=1"
+    t = {"decoder": "avdec_vp8 max-threads=1", "encoder": lean}
+    amix = {"amix": "output-buffer-duration=40000000", "silence_spb": 1920}
+
+    def w(**kw):
+        d = dict(t)
+        d.update(kw)
+        return d
     return [
-        ("tuned-templates", "avdec_vp8 max-threads=1 + x264enc threads=1 (reel tuned: templates only)",
-         {"decoder": "avdec_vp8 max-threads=1", "encoder": lean}),
-        ("tuned+comp1", "tuned templates + compositor max-threads=1 (C)",
-         {"decoder": "avdec_vp8 max-threads=1", "encoder": lean, "compositor": "max-threads=1"}),
-        ("tuned+branch-scale", "tuned templates + scaling in the input branch (C)",
-         {"decoder": "avdec_vp8 max-threads=1", "encoder": lean, "branch_scale": "videoscale method=bilinear"}),
-        ("tuned+amix40", "tuned templates + audiomixer 40 ms buffers (C)",
-         {"decoder": "avdec_vp8 max-threads=1", "encoder": lean, "amix": "output-buffer-duration=40000000",
-          "silence_spb": 1920}),
-        ("tuned+all-C", "tuned templates + compositor max-threads=1 + audiomixer 40 ms (C)",
-         {"decoder": "avdec_vp8 max-threads=1", "encoder": lean, "compositor": "max-threads=1",
-          "amix": "output-buffer-duration=40000000", "silence_spb": 1920}),
+        ("tuned-templates", "avdec_vp8 max-threads=1 + x264enc threads=1 (reel tuned: templates only)", t),
+        ("tuned+amix40", "tuned templates + audiomixer 40 ms buffers (C)", w(**amix)),
+        ("tuned+comp1", "tuned templates + compositor max-threads=1 (C)", w(compositor="max-threads=1")),
+        ("tuned+scale-linear", "tuned templates + the compositor's linear resampler (C)", w(pad_extra=LINEAR_PAD)),
+        ("tuned+branch-cubic", "tuned templates + scaling in the input branch, cubic (C)",
+         w(branch_scale="videoscale method=mitchell")),
+        ("tuned+branch-linear", "tuned templates + scaling in the input branch, linear (C)",
+         w(branch_scale="videoscale method=bilinear")),
+        ("tuned+all-C", "tuned templates + compositor max-threads=1 + audiomixer 40 ms + branch scaling, cubic (C)",
+         w(compositor="max-threads=1", branch_scale="videoscale method=mitchell", **amix)),
+        ("tuned+all-C-linear", "the same with the linear resampler (C)",
+         w(compositor="max-threads=1", branch_scale="videoscale method=bilinear", **amix)),
     ]
+
+
+# Levers that only matter with scaling (N = 9: 640x360 into 426x240 tiles); at N = 4 the
+# tiles are the inputs' size and nothing is scaled.
+SCALING_ONLY = {"scale-linear", "tuned+scale-linear", "branch-scale-cubic", "branch-scale", "tuned+branch-cubic", "tuned+branch-linear",
+                "tuned+all-C-linear", "simulcast-low"}
