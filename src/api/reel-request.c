@@ -30,6 +30,10 @@
 #define MAX_TIME_S 86400.0
 #define MIN_TONE_HZ 20.0
 #define MAX_TONE_HZ 20000.0
+#define MAX_CF_TRACKS 256
+#define MAX_CF_ID_CHARS 128
+#define CF_TRACK_NAME_EXTRA "-_.:@+={}~"
+#define MAX_PATCH_PARTICIPANTS 100
 
 /* ------------------------------------------------------------------------------------ */
 /* Stage 1: strict JSON syntax check of the raw text                                    */
@@ -710,14 +714,21 @@ parse_video (JsonNode *node, ReelRecordingSpec *spec, GError **error)
   return TRUE;
 }
 
+/* A display name: 1 to MAX_NAME_CHARS characters of UTF-8, no controls, no / or \.
+ * An absent optional member leaves *@value as is. */
 static gboolean
-parse_name (JsonObject *obj, const char *parent, char **name, GError **error)
+parse_label (JsonObject *obj, const char *parent, const char *member, gboolean required,
+             char **value, GError **error)
 {
-  g_autofree char *path = path_member (parent, "name");
-  JsonNode *node = need (obj, "name", path, error);
+  g_autofree char *path = path_member (parent, member);
+  JsonNode *node = json_object_get_member (obj, member);
   const char *text = NULL;
 
-  if (node == NULL || !want_string (node, path, &text, error))
+  if (node == NULL && !required)
+    return TRUE;
+  if (node == NULL)
+    return invalid (error, path, "missing required field");
+  if (!want_string (node, path, &text, error))
     return FALSE;
   if (!g_utf8_validate (text, -1, NULL))
     return invalid (error, path, "must be valid UTF-8");
@@ -730,8 +741,15 @@ parse_name (JsonObject *obj, const char *parent, char **name, GError **error)
   /* Names may one day name per-participant files: no path syntax in them. */
   if (strchr (text, '/') != NULL || strchr (text, '\\') != NULL)
     return invalid (error, path, "must not contain / or \\");
-  *name = g_strdup (text);
+  g_free (*value);
+  *value = g_strdup (text);
   return TRUE;
+}
+
+static gboolean
+parse_name (JsonObject *obj, const char *parent, char **name, GError **error)
+{
+  return parse_label (obj, parent, "name", TRUE, name, error);
 }
 
 static gboolean
@@ -906,6 +924,144 @@ parse_janus_room (JsonObject *room, JsonNode *node, ReelRoomSpec *spec, GError *
   return TRUE;
 }
 
+/* ---------- cloudflare ---------- */
+
+/* Identifiers that travel in Realtime API URLs and bodies: 1 to @max characters
+ * of [A-Za-z0-9] and @extra. */
+static gboolean
+check_identifier (const char *text, const char *path, gsize max, const char *extra,
+                  GError **error)
+{
+  gsize len = strlen (text);
+  if (len < 1 || len > max)
+    return invalid (error, path, "must be 1 to %" G_GSIZE_FORMAT " characters", max);
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isalnum (text[i]) && strchr (extra, text[i]) == NULL)
+      return invalid (error, path, "may contain only letters, digits and %s", extra);
+  return TRUE;
+}
+
+static gboolean
+parse_identifier (JsonObject *obj, const char *parent, const char *member, gsize max,
+                  const char *extra, char **value, GError **error)
+{
+  g_autofree char *path = path_member (parent, member);
+  JsonNode *node = need (obj, member, path, error);
+  const char *text = NULL;
+
+  if (node == NULL || !want_string (node, path, &text, error) ||
+      !check_identifier (text, path, max, extra, error))
+    return FALSE;
+  *value = g_strdup (text);
+  return TRUE;
+}
+
+static gboolean
+parse_track_kind (JsonObject *obj, const char *parent, char **kind, GError **error)
+{
+  JsonNode *node = json_object_get_member (obj, "kind");
+  g_autofree char *path = path_member (parent, "kind");
+  const char *text = NULL;
+
+  if (node == NULL)
+    return TRUE;
+  if (!want_string (node, path, &text, error))
+    return FALSE;
+  if (g_strcmp0 (text, "audio") != 0 && g_strcmp0 (text, "video") != 0) {
+    g_autofree char *shown = echo (text);
+    return invalid (error, path, "unknown kind \"%s\" (known: audio, video)", shown);
+  }
+  *kind = g_strdup (text);
+  return TRUE;
+}
+
+/* Returns: (transfer full) (nullable): the track at @path */
+static ReelRemoteTrack *
+parse_remote_track (JsonNode *node, const char *path, GError **error)
+{
+  static const char *const known[] = { "session_id", "track_name", "kind", "participant", NULL };
+  JsonObject *obj = want_object (node, path, error);
+
+  if (obj == NULL || !check_members (obj, path, known, FALSE, error))
+    return NULL;
+  g_autoptr (ReelRemoteTrack) t = reel_remote_track_new (NULL, NULL);
+  if (!parse_identifier (obj, path, "session_id", MAX_CF_ID_CHARS, "-_.", &t->session_id, error) ||
+      !parse_identifier (obj, path, "track_name", MAX_CF_ID_CHARS, CF_TRACK_NAME_EXTRA,
+                         &t->track_name, error) ||
+      !parse_track_kind (obj, path, &t->kind, error) ||
+      !parse_label (obj, path, "participant", FALSE, &t->participant, error))
+    return NULL;
+  return g_steal_pointer (&t);
+}
+
+/* An array of @min to MAX_CF_TRACKS tracks, each (session_id, track_name) once,
+ * at most @max_participants distinct participants; appended to @tracks. */
+static gboolean
+parse_remote_tracks (JsonNode *node, const char *path, guint min, guint max_participants,
+                     GPtrArray *tracks, GError **error)
+{
+  JsonArray *array = want_array (node, path, error);
+
+  if (array == NULL)
+    return FALSE;
+  guint n = json_array_get_length (array);
+  if (n < min || n > MAX_CF_TRACKS)
+    return invalid (error, path, "must have %u to %d entries", min, MAX_CF_TRACKS);
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GHashTable) people = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < n; i++) {
+    g_autofree char *item = path_index (path, i);
+    ReelRemoteTrack *t = parse_remote_track (json_array_get_element (array, i), item, error);
+    if (t == NULL)
+      return FALSE;
+    g_ptr_array_add (tracks, t);
+    char *key = g_strdup_printf ("%s\n%s", t->session_id, t->track_name);
+    gpointer first = NULL;
+    if (g_hash_table_lookup_extended (seen, key, NULL, &first)) {
+      g_free (key);
+      return invalid (error, item, "duplicate track (same session_id and track_name as %s[%u])",
+                      path, GPOINTER_TO_UINT (first));
+    }
+    g_hash_table_insert (seen, key, GUINT_TO_POINTER (i));
+    g_hash_table_add (people, (gpointer) reel_remote_track_participant (t));
+    if (g_hash_table_size (people) > max_participants)
+      return invalid (error, item, "more than %u participants", max_participants);
+  }
+  return TRUE;
+}
+
+/* room: {provider: "cloudflare", app_id, api_url?, tracks}. The app secret is
+ * never part of a request: reel's configuration holds it. */
+static gboolean
+parse_cloudflare_room (JsonObject *room, JsonNode *node, const ReelRequestLimits *limits,
+                       ReelRoomSpec *spec, GError **error)
+{
+  static const char *const known[] = { "provider", "app_id", "api_url", "tracks", NULL };
+  static const char *const secrets[] = { "secret", "app_secret", "token", "api_token", NULL };
+  for (gsize i = 0; secrets[i] != NULL; i++)
+    if (json_object_has_member (room, secrets[i])) {
+      g_autofree char *path = path_member ("room", secrets[i]);
+      return invalid (error, path, "not accepted in a request: the app secret comes from "
+                      "reel's configuration ([cloudflare] app_secret)");
+    }
+  if (!check_members (room, "room", known, FALSE, error) ||
+      !parse_identifier (room, "room", "app_id", MAX_CF_ID_CHARS, "-_", &spec->app_id, error))
+    return FALSE;
+  JsonNode *url = json_object_get_member (room, "api_url");
+  const char *text = REEL_CLOUDFLARE_DEFAULT_API_URL;
+  if (url != NULL && (!want_string (url, "room.api_url", &text, error) ||
+                      !check_http_url (text, "room.api_url", error)))
+    return FALSE;
+  spec->api_url = g_strdup (text);
+  JsonNode *tracks = need (room, "tracks", "room.tracks", error);
+  if (tracks == NULL ||
+      !parse_remote_tracks (tracks, "room.tracks", 1, limits->max_participants, spec->tracks, error))
+    return FALSE;
+  spec->public_json = json_node_copy (node);
+  json_object_set_string_member (json_node_get_object (spec->public_json), "api_url", spec->api_url);
+  return TRUE;
+}
+
 /* Succeeds only for providers this build implements. */
 static gboolean
 parse_provider (JsonObject *room, ReelProvider *provider, GError **error)
@@ -920,7 +1076,7 @@ parse_provider (JsonObject *room, ReelProvider *provider, GError **error)
   if (!reel_provider_from_string (name, provider))
     return fail (error, REEL_ERROR_UNKNOWN_PROVIDER, path,
                  "unknown provider \"%s\" (known: synthetic, janus, cloudflare, orange)", shown);
-  if (*provider != REEL_PROVIDER_SYNTHETIC && *provider != REEL_PROVIDER_JANUS)
+  if (*provider == REEL_PROVIDER_ORANGE)
     return fail (error, REEL_ERROR_PROVIDER_UNAVAILABLE, path, "\"%s\" is not available in this build",
                  shown);
   return TRUE;
@@ -940,6 +1096,8 @@ parse_room (JsonObject *body, const ReelRequestLimits *limits, GError **error)
   g_autoptr (ReelRoomSpec) spec = reel_room_spec_new (provider);
   if (provider == REEL_PROVIDER_JANUS)
     return parse_janus_room (room, node, spec, error) ? g_steal_pointer (&spec) : NULL;
+  if (provider == REEL_PROVIDER_CLOUDFLARE)
+    return parse_cloudflare_room (room, node, limits, spec, error) ? g_steal_pointer (&spec) : NULL;
   if (!check_members (room, "room", known, FALSE, error))
     return NULL;
   if (!parse_participants (room, limits->max_participants, spec->participants, error))
@@ -1237,19 +1395,27 @@ parse_patch_outputs (JsonNode *node, ReelRecordingPatch *patch, GError **error)
  * @root: a body from reel_request_parse_json()
  *
  * Validates a PATCH /v1/recordings/{id} body: optional "layout", optional "outputs"
- * with "add" (output objects) and "remove" (output ids), at least one change.
+ * with "add" (output objects) and "remove" (output ids), optional "tracks" (a
+ * cloudflare room's whole new track list), at least one change.
  *
  * Returns: (transfer full) (nullable): the patch, or %NULL with REEL_ERROR_INVALID_FIELD
  */
 ReelRecordingPatch *
 reel_request_parse_patch (JsonNode *root, GError **error)
 {
-  static const char *const known[] = { "layout", "outputs", NULL };
+  static const char *const known[] = { "layout", "outputs", "tracks", NULL };
   JsonObject *body = want_object (root, "body", error);
 
   if (body == NULL || !check_members (body, "", known, FALSE, error))
     return NULL;
   g_autoptr (ReelRecordingPatch) patch = reel_recording_patch_new ();
+  JsonNode *tracks = json_object_get_member (body, "tracks");
+  if (tracks != NULL) {
+    /* the participant limit of the config is checked where the patch is applied */
+    patch->tracks = g_ptr_array_new_with_free_func ((GDestroyNotify) reel_remote_track_free);
+    if (!parse_remote_tracks (tracks, "tracks", 0, MAX_PATCH_PARTICIPANTS, patch->tracks, error))
+      return NULL;
+  }
   JsonNode *layout = json_object_get_member (body, "layout");
   if (layout != NULL && !parse_layout (layout, "layout", &patch->layout, error))
     return NULL;
@@ -1257,7 +1423,8 @@ reel_request_parse_patch (JsonNode *root, GError **error)
   JsonNode *outputs = json_object_get_member (body, "outputs");
   if (outputs != NULL && !parse_patch_outputs (outputs, patch, error))
     return NULL;
-  if (!patch->has_layout && patch->add_outputs->len == 0 && patch->remove_outputs->len == 0) {
+  if (!patch->has_layout && patch->add_outputs->len == 0 && patch->remove_outputs->len == 0 &&
+      patch->tracks == NULL) {
     invalid (error, "body", "nothing to change");
     return NULL;
   }

@@ -14,7 +14,7 @@
 #include <gio/gio.h>
 #include <glib-unix.h>
 
-#define MAX_RESPONSE_BYTES (64 * 1024)
+#define DEFAULT_MAX_RESPONSE_BYTES (64 * 1024)
 
 struct _ReelCurl {
   GObject parent_instance;
@@ -23,6 +23,7 @@ struct _ReelCurl {
   GSource *timer;
   GHashTable *requests; /* (owned) Request* set */
   GHashTable *watches;  /* (owned) SocketWatch* set */
+  gsize max_response;
 };
 
 G_DEFINE_FINAL_TYPE (ReelCurl, reel_curl, G_TYPE_OBJECT)
@@ -32,6 +33,7 @@ typedef struct {
   CURL *easy;
   struct curl_slist *headers;
   GByteArray *response;
+  gsize max_response;
   char errbuf[CURL_ERROR_SIZE];
   ReelCurlCallback callback;
   gpointer user_data;
@@ -213,7 +215,7 @@ on_write (char *data, size_t size, size_t nmemb, void *userp)
 {
   Request *r = userp;
   gsize n = size * nmemb;
-  gsize room = MAX_RESPONSE_BYTES - MIN (r->response->len, MAX_RESPONSE_BYTES);
+  gsize room = r->max_response - MIN (r->response->len, r->max_response);
   g_byte_array_append (r->response, (const guint8 *) data, (guint) MIN (n, room));
   return n; /* the rest is read and dropped */
 }
@@ -229,8 +231,8 @@ reel_curl_new (void)
 }
 
 static gboolean
-setup_easy (Request *r, const char *url, const char *const *headers, const char *body,
-            gsize length, guint timeout_ms)
+setup_easy (Request *r, const char *method, const char *url, const char *const *headers,
+            const char *body, gsize length, guint timeout_ms)
 {
   CURL *e = r->easy;
   gboolean ok = TRUE;
@@ -250,6 +252,8 @@ setup_easy (Request *r, const char *url, const char *const *headers, const char 
   } else {
     ok &= curl_easy_setopt (e, CURLOPT_HTTPGET, 1L) == CURLE_OK;
   }
+  if (method != NULL)
+    ok &= curl_easy_setopt (e, CURLOPT_CUSTOMREQUEST, method) == CURLE_OK;
   for (guint i = 0; headers != NULL && headers[i] != NULL; i++)
     r->headers = curl_slist_append (r->headers, headers[i]);
   r->headers = curl_slist_append (r->headers, "Expect:"); /* no 100-continue round trip */
@@ -278,21 +282,23 @@ fail_later (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* @body: (nullable): POST it, or GET when NULL */
+/* @method: (nullable): another method than POST (with a body) or GET (without)
+ * @body: (nullable): POST it, or GET when NULL */
 static void
-start_request (ReelCurl *self, const char *url, const char *const *headers, const char *body,
-               gsize length, guint timeout_ms, ReelCurlCallback callback, gpointer user_data,
-               GDestroyNotify destroy)
+start_request (ReelCurl *self, const char *method, const char *url, const char *const *headers,
+               const char *body, gsize length, guint timeout_ms, ReelCurlCallback callback,
+               gpointer user_data, GDestroyNotify destroy)
 {
   Request *r = g_new0 (Request, 1);
   r->self = self;
   r->easy = curl_easy_init ();
   r->response = g_byte_array_new ();
+  r->max_response = self->max_response;
   r->callback = callback;
   r->user_data = user_data;
   r->destroy = destroy;
   g_hash_table_add (self->requests, r);
-  if (r->easy == NULL || !setup_easy (r, url, headers, body, length, timeout_ms) ||
+  if (r->easy == NULL || !setup_easy (r, method, url, headers, body, length, timeout_ms) ||
       curl_multi_add_handle (self->multi, r->easy) != CURLM_OK) {
     GSource *idle = g_idle_source_new ();
     g_object_ref (self);
@@ -314,8 +320,36 @@ reel_curl_post (ReelCurl *self, const char *url, const char *const *headers, con
                 GDestroyNotify destroy)
 {
   g_return_if_fail (REEL_IS_CURL (self) && url != NULL && callback != NULL);
-  start_request (self, url, headers, body ? body : "", body ? length : 0, timeout_ms, callback,
-                 user_data, destroy);
+  start_request (self, NULL, url, headers, body ? body : "", body ? length : 0, timeout_ms,
+                 callback, user_data, destroy);
+}
+
+/**
+ * reel_curl_request:
+ * @method: the HTTP method, e.g. "PUT"
+ * @headers: (array zero-terminated=1) (nullable): extra "Name: value" headers
+ * @body: (array length=length) (nullable): the request body (copied)
+ * @callback: (scope notified): runs once with the outcome
+ */
+void
+reel_curl_request (ReelCurl *self, const char *method, const char *url,
+                   const char *const *headers, const char *body, gsize length, guint timeout_ms,
+                   ReelCurlCallback callback, gpointer user_data, GDestroyNotify destroy)
+{
+  g_return_if_fail (REEL_IS_CURL (self) && method != NULL && url != NULL && callback != NULL);
+  start_request (self, method, url, headers, body ? body : "", body ? length : 0, timeout_ms,
+                 callback, user_data, destroy);
+}
+
+/**
+ * reel_curl_set_max_response_bytes:
+ * @bytes: at least 1
+ */
+void
+reel_curl_set_max_response_bytes (ReelCurl *self, gsize bytes)
+{
+  g_return_if_fail (REEL_IS_CURL (self) && bytes > 0);
+  self->max_response = bytes;
 }
 
 /**
@@ -328,7 +362,7 @@ reel_curl_get (ReelCurl *self, const char *url, const char *const *headers, guin
                ReelCurlCallback callback, gpointer user_data, GDestroyNotify destroy)
 {
   g_return_if_fail (REEL_IS_CURL (self) && url != NULL && callback != NULL);
-  start_request (self, url, headers, NULL, 0, timeout_ms, callback, user_data, destroy);
+  start_request (self, NULL, url, headers, NULL, 0, timeout_ms, callback, user_data, destroy);
 }
 
 /**
@@ -352,6 +386,7 @@ reel_curl_init (ReelCurl *self)
   }
   self->context = g_main_context_ref_thread_default ();
   self->requests = g_hash_table_new (NULL, NULL);
+  self->max_response = DEFAULT_MAX_RESPONSE_BYTES;
   self->watches = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) watch_free, NULL);
   self->multi = curl_multi_init ();
   curl_multi_setopt (self->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);

@@ -16,7 +16,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (ReelCurl, reel_curl, REEL, CURL, GObject)
 
 /* @status: the HTTP status, or 0 when no response came (then @error is set)
- * @body: (nullable): the first bytes of the response body (at most 64 KiB)
+ * @body: (nullable): the first bytes of the response body (at most 64 KiB by default)
  * @error: (nullable): a G_IO_ERROR for a transport failure (connect, TLS, timeout) */
 typedef void (*ReelCurlCallback) (guint status, GBytes *body, const GError *error,
                                   gpointer user_data);
@@ -33,9 +33,20 @@ void reel_curl_post (ReelCurl *self, const char *url, const char *const *headers
                      const char *body, gsize length, guint timeout_ms,
                      ReelCurlCallback callback, gpointer user_data, GDestroyNotify destroy);
 
+/* Sends @body with another method ("PUT", "PATCH", "DELETE"); otherwise as
+ * reel_curl_post(). */
+void reel_curl_request (ReelCurl *self, const char *method, const char *url,
+                        const char *const *headers, const char *body, gsize length,
+                        guint timeout_ms, ReelCurlCallback callback, gpointer user_data,
+                        GDestroyNotify destroy);
+
 /* GETs @url; otherwise as reel_curl_post(). */
 void reel_curl_get (ReelCurl *self, const char *url, const char *const *headers, guint timeout_ms,
                     ReelCurlCallback callback, gpointer user_data, GDestroyNotify destroy);
+
+/* Response bodies are cut after @bytes (default 64 KiB), for requests started
+ * from now on. */
+void reel_curl_set_max_response_bytes (ReelCurl *self, gsize bytes);
 
 /* Returns: requests not completed yet */
 guint reel_curl_get_n_active (ReelCurl *self);

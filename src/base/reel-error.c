@@ -33,6 +33,7 @@ static const ReelErrorInfo error_table[REEL_ERROR_N_CODES] = {
   [REEL_ERROR_ROOM_NOT_FOUND] = { "room_not_found", 422 },
   [REEL_ERROR_INTERRUPTED] = { "interrupted", 500 },
   [REEL_ERROR_ROOM_UNAUTHORIZED] = { "unauthorized_room", 422 },
+  [REEL_ERROR_SFU_SECRET_MISSING] = { "sfu_secret_missing", 422 },
 };
 
 /**

@@ -38,6 +38,7 @@ typedef enum {
   REEL_ERROR_ROOM_NOT_FOUND,       /* room_not_found */
   REEL_ERROR_INTERRUPTED,          /* interrupted: reeld stopped while recording */
   REEL_ERROR_ROOM_UNAUTHORIZED,    /* unauthorized_room: wrong pin or secret */
+  REEL_ERROR_SFU_SECRET_MISSING,   /* 422 sfu_secret_missing: no app secret configured */
   REEL_ERROR_N_CODES
 } ReelErrorCode;
 

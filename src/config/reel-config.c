@@ -27,6 +27,8 @@
 #define DATA_LABEL "reel.conf"
 #define TOKEN_CREDENTIAL "reel-api-token"
 #define SECRET_CREDENTIAL "reel-webhooks-secret"
+#define CLOUDFLARE_CREDENTIAL "cloudflare-app-secret"
+#define APP_ID_MAX 128
 #define TEMPLATE_NAME_MAX 64
 
 typedef enum {
@@ -91,6 +93,10 @@ static const KeySpec key_table[] = {
   UINT_KEY ("rtmp", "retry_max_ms", rtmp_retry_max_ms, 100, 3600000),
   UINT_KEY ("rtmp", "max_retries", rtmp_max_retries, 0, 1000000),
   UINT_KEY ("rtmp", "stall_timeout_s", rtmp_stall_timeout_s, 1, 3600),
+  STR_KEY ("cloudflare", "app_secret", KEY_TOKEN, cloudflare_app_secret),
+  STR_KEY ("cloudflare", "app_secret_file", KEY_OPTIONAL, cloudflare_app_secret_file),
+  STR_KEY ("cloudflare", "apps", KEY_OPTIONAL, cloudflare_apps),
+  STR_KEY ("cloudflare", "simulcast_rid", KEY_TOKEN, cloudflare_simulcast_rid),
   STR_KEY ("log", "level", KEY_LOG_LEVEL, log_level),
 };
 
@@ -487,6 +493,33 @@ apply_dropin_dir (Loader *loader, const char *main_path, GError **error)
   return TRUE;
 }
 
+/* Reads a secret file: the trailing newline goes; it must be non-empty printable
+ * ASCII without spaces. Errors name @label and @what, never the content. */
+static gboolean
+read_secret_file (const char *path, const char *label, const char *what, char **value,
+                  GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autofree char *text = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, &local)) {
+    g_set_error (error, REEL_ERROR, REEL_ERROR_CONFIG_INVALID, "%s: %s: %s", label, what,
+                 local->message);
+    return FALSE;
+  }
+  gsize len = strlen (text);
+  while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+    text[--len] = '\0';
+  if (len == 0 || !token_is_valid (text)) {
+    g_set_error (error, REEL_ERROR, REEL_ERROR_CONFIG_INVALID,
+                 "%s: %s: %s must hold one line of printable ASCII without spaces", label, what,
+                 path);
+    return FALSE;
+  }
+  *value = g_steal_pointer (&text);
+  return TRUE;
+}
+
 /* Reads $CREDENTIALS_DIRECTORY/@name (systemd LoadCredential=).
  * Returns: %FALSE on error; *@value is NULL when there is no such credential. */
 static gboolean
@@ -551,9 +584,79 @@ override_secret (char **field, const char *env_name, const char *credential,
 static gboolean
 apply_environment (ReelConfig *config, GError **error)
 {
-  return override_secret (&config->token, "REEL_API_TOKEN", TOKEN_CREDENTIAL, TRUE, error) &&
-         override_secret (&config->webhooks_secret, "REEL_WEBHOOKS_SECRET", SECRET_CREDENTIAL,
-                          FALSE, error);
+  if (!override_secret (&config->token, "REEL_API_TOKEN", TOKEN_CREDENTIAL, TRUE, error) ||
+      !override_secret (&config->webhooks_secret, "REEL_WEBHOOKS_SECRET", SECRET_CREDENTIAL,
+                        FALSE, error) ||
+      !override_secret (&config->cloudflare_app_secret, "REEL_CLOUDFLARE_APP_SECRET",
+                        CLOUDFLARE_CREDENTIAL, FALSE, error))
+    return FALSE;
+  if (config->cloudflare_app_secret != NULL && !token_is_valid (config->cloudflare_app_secret)) {
+    g_set_error_literal (error, REEL_ERROR, REEL_ERROR_CONFIG_INVALID,
+                         "[cloudflare] app_secret (from the environment or a credential): "
+                         "must be printable ASCII without spaces");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static const char *
+origin_of (Loader *loader, const char *group, const char *key)
+{
+  const char *label = loader->origin[find_key (group, key) - key_table];
+  return label != NULL ? label : DATA_LABEL;
+}
+
+/* apps = APPID:FILE, APPID:FILE ...: each file holds that app's secret. */
+static gboolean
+load_app_secrets (Loader *loader, GError **error)
+{
+  ReelConfig *config = loader->config;
+  const char *label = origin_of (loader, "cloudflare", "apps");
+
+  if (config->cloudflare_apps == NULL)
+    return TRUE;
+  g_auto (GStrv) items = g_strsplit (config->cloudflare_apps, ",", -1);
+  for (char **item = items; *item != NULL; item++) {
+    char *entry = g_strstrip (*item);
+    char *colon = strchr (entry, ':');
+    if (entry[0] == '\0')
+      continue;
+    gboolean id_ok = colon != NULL && colon > entry && colon - entry <= APP_ID_MAX;
+    for (const char *p = entry; id_ok && p < colon; p++)
+      id_ok = g_ascii_isalnum (*p) || *p == '-' || *p == '_';
+    if (!id_ok || colon[1] == '\0') {
+      g_set_error (error, REEL_ERROR, REEL_ERROR_CONFIG_INVALID,
+                   "%s: [cloudflare] apps: expected APPID:FILE entries separated by commas "
+                   "(APPID of letters, digits, - and _)", label);
+      return FALSE;
+    }
+    *colon = '\0';
+    g_autofree char *what = g_strdup_printf ("[cloudflare] apps: secret of app %s", entry);
+    char *secret = NULL;
+    if (!read_secret_file (g_strstrip (colon + 1), label, what, &secret, error))
+      return FALSE;
+    g_hash_table_replace (config->cloudflare_app_secrets, g_strdup (entry), secret);
+  }
+  return TRUE;
+}
+
+/* [cloudflare] app_secret_file replaces app_secret; setting both is a mistake. */
+static gboolean
+load_app_secret_file (Loader *loader, GError **error)
+{
+  ReelConfig *config = loader->config;
+  const char *label = origin_of (loader, "cloudflare", "app_secret_file");
+
+  if (config->cloudflare_app_secret_file == NULL)
+    return TRUE;
+  if (config->cloudflare_app_secret != NULL) {
+    g_set_error (error, REEL_ERROR, REEL_ERROR_CONFIG_INVALID,
+                 "%s: [cloudflare] app_secret_file: set either app_secret or app_secret_file",
+                 label);
+    return FALSE;
+  }
+  return read_secret_file (config->cloudflare_app_secret_file, label,
+                           "[cloudflare] app_secret_file", &config->cloudflare_app_secret, error);
 }
 
 /* [group] retry_max_ms must not be less than [group] retry_initial_ms. */
@@ -579,7 +682,8 @@ check_merged (Loader *loader, GError **error)
   return check_retry_order (loader, "rtmp", config->rtmp_retry_initial_ms,
                             config->rtmp_retry_max_ms, error) &&
          check_retry_order (loader, "webhooks", config->webhooks_retry_initial_ms,
-                            config->webhooks_retry_max_ms, error);
+                            config->webhooks_retry_max_ms, error) &&
+         load_app_secret_file (loader, error) && load_app_secrets (loader, error);
 }
 
 static const char *
@@ -622,6 +726,8 @@ set_defaults (ReelConfig *config)
   config->rtmp_stall_timeout_s = 10;
   config->webrtc_latency_ms = 300;
   config->log_level = G_LOG_LEVEL_INFO;
+  config->cloudflare_simulcast_rid = g_strdup ("a");
+  config->cloudflare_app_secrets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 }
 
 static void
@@ -639,6 +745,11 @@ config_clear (gpointer data)
   g_free (config->pipelines_dir);
   g_free (config->video_encoder);
   g_free (config->audio_encoder);
+  g_free (config->cloudflare_app_secret);
+  g_free (config->cloudflare_app_secret_file);
+  g_free (config->cloudflare_apps);
+  g_free (config->cloudflare_simulcast_rid);
+  g_hash_table_unref (config->cloudflare_app_secrets);
 }
 
 static void
@@ -712,6 +823,18 @@ reel_config_load_from_data (const char *text, const char *const *dropins, GError
     ok = apply_text (&loader, label, dropins[i], error);
   }
   return loader_finish (&loader, ok, error);
+}
+
+/**
+ * reel_config_get_cloudflare_secret:
+ * @app_id: a Realtime app id
+ * Returns: (transfer none) (nullable): its secret
+ */
+const char *
+reel_config_get_cloudflare_secret (const ReelConfig *config, const char *app_id)
+{
+  const char *own = app_id ? g_hash_table_lookup (config->cloudflare_app_secrets, app_id) : NULL;
+  return own != NULL ? own : config->cloudflare_app_secret;
 }
 
 /**

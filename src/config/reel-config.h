@@ -3,8 +3,9 @@
  *
  * Load order: the main file, then every `*.conf` in `reel.conf.d/` next to it in
  * name order; a later file's key overrides an earlier one. Secrets may also come
- * from the environment (REEL_API_TOKEN) or systemd credentials
- * ($CREDENTIALS_DIRECTORY/reel-api-token), which override the files.
+ * from the environment (REEL_API_TOKEN, REEL_WEBHOOKS_SECRET, REEL_CLOUDFLARE_APP_SECRET)
+ * or systemd credentials ($CREDENTIALS_DIRECTORY/reel-api-token, reel-webhooks-secret,
+ * cloudflare-app-secret), which override the files.
  */
 #pragma once
 
@@ -58,6 +59,15 @@ typedef struct {
   guint rtmp_max_retries;       /* max_retries (default 0 = unlimited) */
   guint rtmp_stall_timeout_s;   /* stall_timeout_s (default 10): no bytes for this long = failed */
 
+  /* [cloudflare] */
+  char *cloudflare_app_secret;      /* app_secret (nullable): for every app without its own;
+                                     * REEL_CLOUDFLARE_APP_SECRET and the credential
+                                     * cloudflare-app-secret override it. Never logged. */
+  char *cloudflare_app_secret_file; /* app_secret_file (nullable): read at load into app_secret */
+  char *cloudflare_apps;            /* apps (nullable): "APPID:FILE, ..." per-app secret files */
+  GHashTable *cloudflare_app_secrets; /* app id → secret, from apps */
+  char *cloudflare_simulcast_rid;   /* simulcast_rid (default "a", nullable = none asked) */
+
   /* [log] */
   GLogLevelFlags log_level;     /* level = error|warning|info|debug (default info) */
 } ReelConfig;
@@ -72,6 +82,10 @@ ReelConfig *reel_config_load (const char *path, GError **error);
 /* Same, from in-memory text (for tests); @dropins: (nullable) (array zero-terminated=1)
  * texts applied in order after @text. */
 ReelConfig *reel_config_load_from_data (const char *text, const char *const *dropins, GError **error);
+
+/* Returns: (transfer none) (nullable): the Realtime app secret for @app_id: its own
+ * (apps), else the common one, else %NULL */
+const char *reel_config_get_cloudflare_secret (const ReelConfig *config, const char *app_id);
 
 ReelConfig *reel_config_ref (ReelConfig *config);
 void reel_config_unref (ReelConfig *config);

@@ -157,5 +157,6 @@ reel_recording_patch_free (ReelRecordingPatch *patch)
     return;
   g_clear_pointer (&patch->add_outputs, g_ptr_array_unref);
   g_clear_pointer (&patch->remove_outputs, g_ptr_array_unref);
+  g_clear_pointer (&patch->tracks, g_ptr_array_unref);
   g_free (patch);
 }

@@ -72,6 +72,8 @@ typedef struct {
   ReelLayoutKind layout;
   GPtrArray *add_outputs;     /* (element-type ReelOutputSpec) may be empty */
   GPtrArray *remove_outputs;  /* (element-type utf8) output ids, may be empty */
+  GPtrArray *tracks;          /* (nullable) (element-type ReelRemoteTrack) cloudflare rooms:
+                               * the new track list, replacing the old one; NULL = unchanged */
 } ReelRecordingPatch;
 
 ReelRecordingPatch *reel_recording_patch_new (void);

@@ -69,6 +69,97 @@ copy_participant (gconstpointer src, gpointer unused)
 }
 
 /**
+ * reel_remote_track_new:
+ * Returns: (transfer full): a track without kind or participant
+ */
+ReelRemoteTrack *
+reel_remote_track_new (const char *session_id, const char *track_name)
+{
+  ReelRemoteTrack *t = g_new0 (ReelRemoteTrack, 1);
+  t->session_id = g_strdup (session_id);
+  t->track_name = g_strdup (track_name);
+  return t;
+}
+
+/**
+ * reel_remote_track_copy:
+ * Returns: (transfer full): a copy
+ */
+ReelRemoteTrack *
+reel_remote_track_copy (const ReelRemoteTrack *track)
+{
+  ReelRemoteTrack *c = reel_remote_track_new (track->session_id, track->track_name);
+  c->kind = g_strdup (track->kind);
+  c->participant = g_strdup (track->participant);
+  return c;
+}
+
+void
+reel_remote_track_free (ReelRemoteTrack *track)
+{
+  if (track == NULL)
+    return;
+  g_free (track->session_id);
+  g_free (track->track_name);
+  g_free (track->kind);
+  g_free (track->participant);
+  g_free (track);
+}
+
+/**
+ * reel_remote_track_participant:
+ * Returns: (transfer none): the participant id
+ */
+const char *
+reel_remote_track_participant (const ReelRemoteTrack *track)
+{
+  return track->participant != NULL ? track->participant : track->session_id;
+}
+
+static gpointer
+copy_remote_track (gconstpointer src, gpointer unused)
+{
+  return reel_remote_track_copy (src);
+}
+
+/**
+ * reel_remote_tracks_copy:
+ * Returns: (transfer full) (element-type ReelRemoteTrack): a deep copy
+ */
+GPtrArray *
+reel_remote_tracks_copy (const GPtrArray *tracks)
+{
+  GPtrArray *c = g_ptr_array_copy ((GPtrArray *) tracks, copy_remote_track, NULL);
+  g_ptr_array_set_free_func (c, (GDestroyNotify) reel_remote_track_free);
+  return c;
+}
+
+/**
+ * reel_remote_tracks_to_json:
+ * Returns: (transfer full): [{session_id, track_name, kind?, participant?}]
+ */
+JsonNode *
+reel_remote_tracks_to_json (const GPtrArray *tracks)
+{
+  JsonArray *array = json_array_sized_new (tracks->len);
+  for (guint i = 0; i < tracks->len; i++) {
+    const ReelRemoteTrack *t = g_ptr_array_index ((GPtrArray *) tracks, i);
+    JsonObject *o = json_object_new ();
+    json_object_set_string_member (o, "session_id", t->session_id);
+    json_object_set_string_member (o, "track_name", t->track_name);
+    if (t->kind != NULL)
+      json_object_set_string_member (o, "kind", t->kind);
+    if (t->participant != NULL)
+      json_object_set_string_member (o, "participant", t->participant);
+    json_array_add_object_element (array, o);
+  }
+  JsonNode *node = json_node_alloc ();
+  json_node_init_array (node, array);
+  json_array_unref (array);
+  return node;
+}
+
+/**
  * reel_room_spec_new:
  * Returns: (transfer full): an empty room spec
  */
@@ -78,6 +169,7 @@ reel_room_spec_new (ReelProvider provider)
   ReelRoomSpec *spec = g_new0 (ReelRoomSpec, 1);
   spec->provider = provider;
   spec->participants = g_ptr_array_new_with_free_func ((GDestroyNotify) reel_synthetic_participant_free);
+  spec->tracks = g_ptr_array_new_with_free_func ((GDestroyNotify) reel_remote_track_free);
   return spec;
 }
 
@@ -96,6 +188,9 @@ reel_room_spec_copy (const ReelRoomSpec *spec)
   c->room_number = spec->room_number;
   c->pin = g_strdup (spec->pin);
   c->secret = g_strdup (spec->secret);
+  c->app_id = g_strdup (spec->app_id);
+  c->api_url = g_strdup (spec->api_url);
+  c->tracks = reel_remote_tracks_copy (spec->tracks);
   c->public_json = spec->public_json ? json_node_copy (spec->public_json) : NULL;
   return c;
 }
@@ -107,6 +202,9 @@ reel_room_spec_free (ReelRoomSpec *spec)
     return;
   g_clear_pointer (&spec->participants, g_ptr_array_unref);
   g_clear_pointer (&spec->public_json, json_node_unref);
+  g_clear_pointer (&spec->tracks, g_ptr_array_unref);
+  g_free (spec->app_id);
+  g_free (spec->api_url);
   g_free (spec->url);
   g_free (spec->pin);
   g_free (spec->secret);

@@ -106,6 +106,25 @@ check_participants (GPtrArray *participants)
 }
 
 static void
+check_remote_tracks (GPtrArray *tracks, guint min)
+{
+  g_autoptr (GHashTable) keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  CHECK (tracks->len >= min && tracks->len <= 256);
+  for (guint i = 0; i < tracks->len; i++) {
+    const ReelRemoteTrack *t = g_ptr_array_index (tracks, i);
+    CHECK (t->session_id[0] != '\0' && strlen (t->session_id) <= 128);
+    CHECK (t->track_name[0] != '\0' && strlen (t->track_name) <= 128);
+    CHECK (strchr (t->track_name, '"') == NULL && strchr (t->track_name, '/') == NULL);
+    CHECK (t->kind == NULL || g_str_equal (t->kind, "audio") || g_str_equal (t->kind, "video"));
+    CHECK (t->participant == NULL || g_utf8_validate (t->participant, -1, NULL));
+    CHECK (g_hash_table_add (keys, g_strdup_printf ("%s\n%s", t->session_id, t->track_name)));
+  }
+  g_autoptr (JsonNode) shown = reel_remote_tracks_to_json (tracks);
+  CHECK (json_array_get_length (json_node_get_array (shown)) == tracks->len);
+}
+
+static void
 check_spec (ReelRecordingSpec *spec)
 {
   CHECK (spec->room != NULL);
@@ -115,6 +134,11 @@ check_spec (ReelRecordingSpec *spec)
     CHECK (g_str_has_prefix (spec->room->url, "http://") || g_str_has_prefix (spec->room->url, "https://"));
     CHECK (spec->room->room_number >= 1);
     CHECK (!json_object_has_member (shown, "pin") && !json_object_has_member (shown, "secret"));
+  } else if (spec->room->provider == REEL_PROVIDER_CLOUDFLARE) {
+    check_remote_tracks (spec->room->tracks, 1);
+    CHECK (spec->room->app_id != NULL && strlen (spec->room->app_id) <= 128);
+    CHECK (g_str_has_prefix (spec->room->api_url, "http://") ||
+           g_str_has_prefix (spec->room->api_url, "https://"));
   } else {
     CHECK (spec->room->provider == REEL_PROVIDER_SYNTHETIC);
     check_participants (spec->room->participants);
@@ -136,7 +160,10 @@ check_spec (ReelRecordingSpec *spec)
 static void
 check_patch (ReelRecordingPatch *patch)
 {
-  CHECK (patch->has_layout || patch->add_outputs->len > 0 || patch->remove_outputs->len > 0);
+  CHECK (patch->has_layout || patch->add_outputs->len > 0 || patch->remove_outputs->len > 0 ||
+         patch->tracks != NULL);
+  if (patch->tracks != NULL)
+    check_remote_tracks (patch->tracks, 0);
   CHECK (patch->add_outputs->len <= 8 && patch->remove_outputs->len <= 8);
   for (guint i = 0; i < patch->add_outputs->len; i++)
     check_output (g_ptr_array_index (patch->add_outputs, i));

@@ -17,6 +17,7 @@ clear_env (void)
 {
   g_unsetenv ("REEL_API_TOKEN");
   g_unsetenv ("REEL_WEBHOOKS_SECRET");
+  g_unsetenv ("REEL_CLOUDFLARE_APP_SECRET");
   g_unsetenv ("CREDENTIALS_DIRECTORY");
 }
 
@@ -88,6 +89,11 @@ assert_defaults (const ReelConfig *c)
   g_assert_cmpuint (c->rtmp_max_retries, ==, 0);
   g_assert_cmpuint (c->rtmp_stall_timeout_s, ==, 10);
   g_assert_cmpint (c->log_level, ==, G_LOG_LEVEL_INFO);
+  g_assert_null (c->cloudflare_app_secret);
+  g_assert_null (c->cloudflare_app_secret_file);
+  g_assert_null (c->cloudflare_apps);
+  g_assert_cmpstr (c->cloudflare_simulcast_rid, ==, "a");
+  g_assert_null (reel_config_get_cloudflare_secret (c, "any"));
 }
 
 static void
@@ -557,6 +563,80 @@ test_credentials (void)
 }
 
 static void
+write_file (const char *dir, const char *name, const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_assert_true (g_file_set_contents (path, text, -1, &error));
+  g_assert_no_error (error);
+}
+
+/* The Cloudflare app secret: common (key, file, environment, credential) and per
+ * app (apps = ID:FILE); never echoed in errors. */
+static void
+test_cloudflare_secrets (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("reel-cf-XXXXXX", &error);
+  g_assert_no_error (error);
+  clear_env ();
+  write_file (dir, "common", "common-s3cret\n");
+  write_file (dir, "app1", "app1-s3cret\r\n");
+  write_file (dir, "spaces", "two words\n");
+  write_file (dir, "empty", "\n");
+  write_file (dir, "cloudflare-app-secret", "cred-s3cret\n");
+
+  g_autoptr (ReelConfig) plain = load_ok ("[cloudflare]\napp_secret = key-s3cret\nsimulcast_rid =\n");
+  g_assert_cmpstr (reel_config_get_cloudflare_secret (plain, "x"), ==, "key-s3cret");
+  g_assert_null (plain->cloudflare_simulcast_rid);
+
+  g_autofree char *text = g_strdup_printf ("[cloudflare]\napp_secret_file = %s/common\n"
+                                           "apps = app1:%s/app1 , app-2_x:%s/common\n", dir, dir, dir);
+  g_autoptr (ReelConfig) files = load_ok (text);
+  g_assert_cmpstr (reel_config_get_cloudflare_secret (files, "app1"), ==, "app1-s3cret");
+  g_assert_cmpstr (reel_config_get_cloudflare_secret (files, "app-2_x"), ==, "common-s3cret");
+  g_assert_cmpstr (reel_config_get_cloudflare_secret (files, "other"), ==, "common-s3cret");
+
+  g_autofree char *only_apps = g_strdup_printf ("[cloudflare]\napps = app1:%s/app1\n", dir);
+  g_autoptr (ReelConfig) per_app = load_ok (only_apps);
+  g_assert_cmpstr (reel_config_get_cloudflare_secret (per_app, "app1"), ==, "app1-s3cret");
+  g_assert_null (reel_config_get_cloudflare_secret (per_app, "other"));
+
+  /* the environment beats the credential, which beats the files */
+  g_setenv ("CREDENTIALS_DIRECTORY", dir, TRUE);
+  g_autoptr (ReelConfig) cred = load_ok (text);
+  g_assert_cmpstr (reel_config_get_cloudflare_secret (cred, "other"), ==, "cred-s3cret");
+  g_assert_cmpstr (reel_config_get_cloudflare_secret (cred, "app1"), ==, "app1-s3cret");
+  g_setenv ("REEL_CLOUDFLARE_APP_SECRET", "env-s3cret", TRUE);
+  g_autoptr (ReelConfig) env = load_ok (text);
+  g_assert_cmpstr (reel_config_get_cloudflare_secret (env, "other"), ==, "env-s3cret");
+  clear_env ();
+
+  assert_rejected ("[cloudflare]\napp_secret = two words\n", "[cloudflare] app_secret", NULL);
+  g_autofree char *both = g_strdup_printf ("[cloudflare]\napp_secret = x\napp_secret_file = %s/common\n", dir);
+  assert_rejected (both, "reel.conf: [cloudflare] app_secret_file", "either", NULL);
+  g_autofree char *missing = g_strdup_printf ("[cloudflare]\napp_secret_file = %s/none\n", dir);
+  assert_rejected (missing, "reel.conf: [cloudflare] app_secret_file", NULL);
+  g_autofree char *bad_apps = g_strdup_printf ("[cloudflare]\napps = a/b:%s/app1\n", dir);
+  assert_rejected (bad_apps, "reel.conf: [cloudflare] apps: expected APPID:FILE", NULL);
+  assert_rejected ("[cloudflare]\napps = app1\n", "[cloudflare] apps", NULL);
+  assert_rejected ("[cloudflare]\napps = app1:\n", "[cloudflare] apps", NULL);
+  g_autofree char *spaces = g_strdup_printf ("[cloudflare]\napps = app1:%s/spaces\n", dir);
+  assert_rejected (spaces, "[cloudflare] apps: secret of app app1", "printable ASCII", NULL);
+  g_autofree char *empty = g_strdup_printf ("[cloudflare]\napp_secret_file = %s/empty\n", dir);
+  assert_rejected (empty, "[cloudflare] app_secret_file", NULL);
+  g_autoptr (ReelConfig) none = reel_config_load_from_data (spaces, NULL, &error);
+  g_assert_null (strstr (error->message, "words"));
+
+  const char *names[] = { "common", "app1", "spaces", "empty", "cloudflare-app-secret" };
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_autofree char *path = g_build_filename (dir, names[i], NULL);
+    g_unlink (path);
+  }
+  g_rmdir (dir);
+}
+
+static void
 test_shipped_config (void)
 {
   g_autoptr (GError) error = NULL;
@@ -617,6 +697,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/config/bad-strings", test_bad_strings);
   g_test_add_func ("/config/token-not-echoed", test_token_not_echoed);
   g_test_add_func ("/config/env-token", test_env_token);
+  g_test_add_func ("/config/cloudflare-secrets", test_cloudflare_secrets);
   g_test_add_func ("/config/credentials", test_credentials);
   g_test_add_func ("/config/shipped", test_shipped_config);
   g_test_add_func ("/config/refcount", test_refcount);

@@ -60,6 +60,8 @@ parse_patch_q (const char *text, GError **error)
 #define WITH_PART_OBJ(obj) "{" ROOM_OF (obj) "," OUT "}"
 #define WITH_OUT(obj) "{" ROOM ",'outputs':[" obj "]}"
 #define WITH(extra) "{" ROOM "," OUT "," extra "}"
+#define CF_ROOM(fields, tracks) "{'room':{'provider':'cloudflare'," fields ",'tracks':[" tracks "]}," OUT "}"
+#define CF_T1 "{'session_id':'s','track_name':'t'}"
 
 /* ---- valid bodies ---------------------------------------------------------------- */
 
@@ -141,6 +143,52 @@ test_janus_room (void)
   g_assert_null (strstr (shown, "letmein"));
   g_assert_null (strstr (shown, "adminpw"));
   g_assert_nonnull (strstr (shown, "1234"));
+}
+
+/* A Cloudflare room parses; api_url gets its default; participants default to the
+ * session in reel_remote_track_participant(). */
+static void
+test_cloudflare_room (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ReelRecordingSpec) spec = parse_recording_q (
+    "{'room':{'provider':'cloudflare','app_id':'0123abcd','tracks':["
+    "{'session_id':'s1','track_name':'cam','kind':'video','participant':'Alice'},"
+    "{'session_id':'s1','track_name':'mic','kind':'audio','participant':'Alice'},"
+    "{'session_id':'s2','track_name':'{9b1c-77}'}]}," OUT "}", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (spec->room->provider, ==, REEL_PROVIDER_CLOUDFLARE);
+  g_assert_cmpstr (spec->room->app_id, ==, "0123abcd");
+  g_assert_cmpstr (spec->room->api_url, ==, "https://rtc.live.cloudflare.com/v1");
+  g_assert_cmpuint (spec->room->tracks->len, ==, 3);
+  ReelRemoteTrack *cam = g_ptr_array_index (spec->room->tracks, 0);
+  ReelRemoteTrack *other = g_ptr_array_index (spec->room->tracks, 2);
+  g_assert_cmpstr (cam->kind, ==, "video");
+  g_assert_cmpstr (reel_remote_track_participant (cam), ==, "Alice");
+  g_assert_null (other->kind);
+  g_assert_cmpstr (other->track_name, ==, "{9b1c-77}");
+  g_assert_cmpstr (reel_remote_track_participant (other), ==, "s2");
+  g_autofree char *shown = json_to_string (spec->room->public_json, FALSE);
+  g_assert_nonnull (strstr (shown, "\"api_url\":\"https://rtc.live.cloudflare.com/v1\""));
+
+  g_autoptr (ReelRecordingSpec) local = parse_recording_q (
+    "{'room':{'provider':'cloudflare','app_id':'app','api_url':'http://127.0.0.1:9/v1',"
+    "'tracks':[{'session_id':'s1','track_name':'cam'}]}," OUT "}", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (local->room->api_url, ==, "http://127.0.0.1:9/v1");
+  g_autoptr (ReelRoomSpec) copy = reel_room_spec_copy (local->room);
+  g_assert_cmpuint (copy->tracks->len, ==, 1);
+
+  /* more participants than the limit (16), each with one track */
+  GString *many = g_string_new ("{'room':{'provider':'cloudflare','app_id':'app','tracks':[");
+  for (guint i = 0; i < 17; i++)
+    g_string_append_printf (many, "%s{'session_id':'s%u','track_name':'t'}", i ? "," : "", i);
+  g_string_append (many, "]}," OUT "}");
+  g_autoptr (ReelRecordingSpec) crowd = parse_recording_q (many->str, &error);
+  g_assert_null (crowd);
+  g_assert_error (error, REEL_ERROR, REEL_ERROR_INVALID_FIELD);
+  g_assert_true (g_str_has_prefix (error->message, "room.tracks[16]: more than 16 participants"));
+  g_string_free (many, TRUE);
 }
 
 static void
@@ -382,8 +430,46 @@ static const BadCase bad_recordings[] = {
     "room.pin: must be 1 to 256 characters" },
   { "{'room':{'provider':'janus','url':'http://x/janus','room':1,'participants':[]}," OUT "}", INVALID,
     "room.participants: unknown field" },
-  { "{'room':{'provider':'cloudflare'}," OUT "}", REEL_ERROR_PROVIDER_UNAVAILABLE,
-    "room.provider: \"cloudflare\" is not available in this build" },
+  { "{'room':{'provider':'cloudflare'}," OUT "}", INVALID, "room.app_id: missing required field" },
+  /* cloudflare */
+  { CF_ROOM ("'app_id':''", CF_T1) , INVALID, "room.app_id: must be 1 to 128 characters" },
+  { CF_ROOM ("'app_id':'a/b'", CF_T1), INVALID, "room.app_id: may contain only letters, digits and -_" },
+  { CF_ROOM ("'app_id':7", CF_T1), INVALID, "room.app_id: expected a string, got a number" },
+  { CF_ROOM ("'app_id':'app','app_secret':'secretkey'", CF_T1), INVALID,
+    "room.app_secret: not accepted in a request: the app secret comes from reel's configuration" },
+  { CF_ROOM ("'app_id':'app','secret':'secretkey'", CF_T1), INVALID, "room.secret: not accepted" },
+  { CF_ROOM ("'app_id':'app','url':'http://x/v1'", CF_T1), INVALID, "room.url: unknown field" },
+  { CF_ROOM ("'app_id':'app','api_url':'ftp://x/v1'", CF_T1), INVALID, "room.api_url: expected an http" },
+  { CF_ROOM ("'app_id':'app','api_url':'http://x/v1?secretkey=1'", CF_T1), INVALID, "room.api_url: " },
+  { CF_ROOM ("'app_id':'app','api_url':''", CF_T1), INVALID, "room.api_url: expected an http" },
+  { "{'room':{'provider':'cloudflare','app_id':'app'}," OUT "}", INVALID, "room.tracks: missing required field" },
+  { CF_ROOM ("'app_id':'app'", ""), INVALID, "room.tracks: must have 1 to 256 entries" },
+  { CF_ROOM ("'app_id':'app'", "5"), INVALID, "room.tracks[0]: expected an object, got a number" },
+  { CF_ROOM ("'app_id':'app'", "{'track_name':'t'}"), INVALID, "room.tracks[0].session_id: missing required field" },
+  { CF_ROOM ("'app_id':'app'", "{'session_id':'s'}"), INVALID, "room.tracks[0].track_name: missing required field" },
+  { CF_ROOM ("'app_id':'app'", "{'session_id':'','track_name':'t'}"), INVALID,
+    "room.tracks[0].session_id: must be 1 to 128 characters" },
+  { CF_ROOM ("'app_id':'app'", "{'session_id':'s 1','track_name':'t'}"), INVALID,
+    "room.tracks[0].session_id: may contain only letters, digits and -_." },
+  { CF_ROOM ("'app_id':'app'", "{'session_id':'../x','track_name':'t'}"), INVALID,
+    "room.tracks[0].session_id: may contain only" },
+  { CF_ROOM ("'app_id':'app'", "{'session_id':'s','track_name':'a\\u00e9b'}"), INVALID,
+    "room.tracks[0].track_name: may contain only" },
+  { CF_ROOM ("'app_id':'app'", "{'session_id':'s','track_name':'t\\n'}"), INVALID,
+    "room.tracks[0].track_name: may contain only letters, digits and -_.:@+={}~" },
+  { CF_ROOM ("'app_id':'app'", "{'session_id':'s','track_name':'a/b'}"), INVALID, "room.tracks[0].track_name: " },
+  { CF_ROOM ("'app_id':'app'", "{'session_id':'s','track_name':5}"), INVALID,
+    "room.tracks[0].track_name: expected a string, got a number" },
+  { CF_ROOM ("'app_id':'app'", "{'session_id':'s','track_name':'t','kind':'screen'}"), INVALID,
+    "room.tracks[0].kind: unknown kind \"screen\" (known: audio, video)" },
+  { CF_ROOM ("'app_id':'app'", "{'session_id':'s','track_name':'t','participant':''}"), INVALID,
+    "room.tracks[0].participant: must be 1 to 64 characters" },
+  { CF_ROOM ("'app_id':'app'", "{'session_id':'s','track_name':'t','participant':'a/b'}"), INVALID,
+    "room.tracks[0].participant: must not contain / or \\" },
+  { CF_ROOM ("'app_id':'app'", "{'session_id':'s','track_name':'t','mid':'1'}"), INVALID,
+    "room.tracks[0].mid: unknown field" },
+  { CF_ROOM ("'app_id':'app'", CF_T1 "," "{'session_id':'s','track_name':'u'}," CF_T1), INVALID,
+    "room.tracks[2]: duplicate track (same session_id and track_name as room.tracks[0])" },
   { "{'room':{'provider':'orange'}," OUT "}", REEL_ERROR_PROVIDER_UNAVAILABLE,
     "room.provider: \"orange\" is not available in this build" },
   { "{'room':{'provider':'zoom'}," OUT "}", REEL_ERROR_UNKNOWN_PROVIDER,
@@ -770,6 +856,17 @@ test_patch_valid (void)
     "{'outputs':{'add':[{'type':'file','format':'mp4'}],'remove':[]}}", &error);
   g_assert_no_error (error);
   g_assert_cmpuint (add_only->add_outputs->len, ==, 1);
+  g_assert_null (add_only->tracks);
+
+  g_autoptr (ReelRecordingPatch) tracks = parse_patch_q (
+    "{'tracks':[{'session_id':'s1','track_name':'cam','participant':'Alice'},"
+    "{'session_id':'s1','track_name':'mic','kind':'audio'}]}", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (tracks->tracks->len, ==, 2);
+  g_assert_cmpstr (((ReelRemoteTrack *) g_ptr_array_index (tracks->tracks, 1))->kind, ==, "audio");
+  g_autoptr (ReelRecordingPatch) no_tracks = parse_patch_q ("{'tracks':[]}", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (no_tracks->tracks->len, ==, 0);
   reel_recording_patch_free (NULL);
 }
 
@@ -777,7 +874,10 @@ static const BadCase bad_patches[] = {
   { "{}", INVALID, "body: nothing to change" },
   { "{'outputs':{}}", INVALID, "body: nothing to change" },
   { "{'outputs':{'add':[],'remove':[]}}", INVALID, "body: nothing to change" },
-  { "{'tracks':[]}", INVALID, "tracks: unknown field" },
+  { "{'room':{'tracks':[]}}", INVALID, "room: unknown field" },
+  { "{'tracks':{}}", INVALID, "tracks: expected an array, got an object" },
+  { "{'tracks':[{'session_id':'s'}]}", INVALID, "tracks[0].track_name: missing required field" },
+  { "{'tracks':[" CF_T1 "," CF_T1 "]}", INVALID, "tracks[1]: duplicate track" },
   { "{'layout':'grid','path':'x'}", INVALID, "path: unknown field; reel chooses file names" },
   { "{'layout':'mosaic'}", INVALID, "layout: unknown layout \"mosaic\"" },
   { "{'layout':null}", INVALID, "layout: expected a string, got null" },
@@ -847,6 +947,7 @@ main (int argc, char **argv)
   g_test_add_func ("/request/recording/full", test_full_request);
   g_test_add_func ("/request/recording/api-example", test_api_example);
   g_test_add_func ("/request/recording/janus", test_janus_room);
+  g_test_add_func ("/request/recording/cloudflare", test_cloudflare_room);
   g_test_add_func ("/request/recording/defaults", test_defaults);
   g_test_add_func ("/request/recording/boundaries", test_boundaries);
   g_test_add_func ("/request/recording/counts", test_counts);
