@@ -105,6 +105,23 @@ render_participants (GString *out, GPtrArray *active)
   }
 }
 
+#define OUTPUT_LABELS_MAX 11
+
+/* An output's labels into @labels (NULL-terminated pairs), with "kind" if @kind is
+ * set. No state label: a series must not restart when its output changes state. */
+static void
+output_labels (const char **labels, ReelRecording *rec, ReelRecordingOutput *o, const char *kind)
+{
+  gboolean file = o->spec->type == REEL_OUTPUT_FILE;
+  const char *pairs[] = { "recording_id", rec->id, "output_id", o->id,
+                          "type", reel_output_type_to_string (o->spec->type),
+                          "format", file ? reel_file_format_to_string (o->spec->format) : "flv",
+                          "kind", kind, NULL };
+  guint n = kind != NULL ? 10 : 8;
+  memcpy (labels, pairs, n * sizeof *labels);
+  labels[n] = NULL;
+}
+
 typedef double (*OutputValue) (const ReelRecordingOutput *out);
 
 static double output_bytes (const ReelRecordingOutput *o) { return (double) o->bytes; }
@@ -120,13 +137,86 @@ render_output_family (GString *out, GPtrArray *active, const char *name, const c
     ReelRecording *rec = g_ptr_array_index (active, i);
     for (guint j = 0; j < rec->outputs->len; j++) {
       ReelRecordingOutput *o = g_ptr_array_index (rec->outputs, j);
-      gboolean file = o->spec->type == REEL_OUTPUT_FILE;
-      /* no state label: a series must not restart when its output changes state */
-      const char *labels[] = { "recording_id", rec->id, "output_id", o->id,
-                               "type", reel_output_type_to_string (o->spec->type),
-                               "format", file ? reel_file_format_to_string (o->spec->format) : "flv",
-                               NULL };
+      const char *labels[OUTPUT_LABELS_MAX];
+      output_labels (labels, rec, o, NULL);
       sample (out, name, labels, value (o));
+    }
+  }
+}
+
+static const char *const media_kinds[2] = { "audio", "video" }; /* ReelRecordingMediaStats order */
+
+/* What the media graphs measure. Sources, so an operator knows what to act on:
+ * - encoder drops: QoS reports (in frames) of the compositor, the audiomixer and
+ *   the encoders, i.e. frames skipped because they were late (CPU), plus encoded
+ *   frames without a timestamp discarded before the outputs;
+ * - output drops: leak events of an output's 3 s queue (output/reel-output-bin.c),
+ *   i.e. its sink (disk, RTMP uplink) did not keep up and the oldest frames went;
+ * - latency: pipeline clock running time minus the running time of the last frame
+ *   leaving each encoder (mixer latency + queueing + encoding). */
+typedef double (*MediaValue) (const ReelRecordingMediaStats *s, gsize kind);
+
+static double media_dropped (const ReelRecordingMediaStats *s, gsize k) { return (double) s->encoder_frames_dropped[k]; }
+static double media_latency (const ReelRecordingMediaStats *s, gsize k) { return s->latency_s[k]; }
+
+/* One sample per active recording and kind; a negative value means "not measured": no sample. */
+static void
+render_media_family (GString *out, GPtrArray *active, const ReelRecordingMediaStats *stats,
+                     const char *name, const char *type, const char *help, MediaValue value)
+{
+  family (out, name, type, help);
+  for (guint i = 0; i < active->len; i++) {
+    ReelRecording *rec = g_ptr_array_index (active, i);
+    for (gsize k = 0; k < G_N_ELEMENTS (media_kinds); k++) {
+      double v = value (&stats[i], k);
+      if (v < 0)
+        continue;
+      const char *labels[] = { "recording_id", rec->id, "kind", media_kinds[k], NULL };
+      sample (out, name, labels, v);
+    }
+  }
+}
+
+static void
+render_media (GString *out, ReelJobManager *manager, GPtrArray *active)
+{
+  g_autofree ReelRecordingMediaStats *stats = g_new0 (ReelRecordingMediaStats, MAX (active->len, 1));
+  for (guint i = 0; i < active->len; i++) {
+    ReelRecording *rec = g_ptr_array_index (active, i);
+    if (!reel_job_manager_get_media_stats (manager, rec->id, &stats[i]))
+      stats[i].latency_s[0] = stats[i].latency_s[1] = -1.0; /* no graph yet: drops 0 */
+  }
+  render_media_family (out, active, stats, "reel_encoder_frames_dropped_total", "counter",
+                       "Frames dropped at the mixer or encoder of an active recording, by kind: "
+                       "frames the compositor, audiomixer or encoder reported skipping as late "
+                       "(QoS: CPU too slow) and encoded frames without a timestamp discarded "
+                       "before the outputs.", media_dropped);
+  render_media_family (out, active, stats, "reel_pipeline_latency_seconds", "gauge",
+                       "Age of the last frame leaving the encoder of an active recording, by "
+                       "kind: pipeline running time minus the frame's timestamp (mixer latency, "
+                       "queueing, encoding). Growing means the machine cannot keep up.",
+                       media_latency);
+}
+
+/* Per output and kind: leak events of the output's queue. */
+static void
+render_output_drops (GString *out, ReelJobManager *manager, GPtrArray *active)
+{
+  const char *name = "reel_output_frames_dropped_total";
+  family (out, name, "counter",
+          "Frames an output of an active recording discarded, by kind: leak events of its 3 s "
+          "queue, each dropping the oldest frame(s), because its sink (disk, RTMP uplink) did "
+          "not keep up.");
+  for (guint i = 0; i < active->len; i++) {
+    ReelRecording *rec = g_ptr_array_index (active, i);
+    for (guint j = 0; j < rec->outputs->len; j++) {
+      ReelRecordingOutput *o = g_ptr_array_index (rec->outputs, j);
+      for (gsize k = 0; k < G_N_ELEMENTS (media_kinds); k++) {
+        const char *labels[OUTPUT_LABELS_MAX];
+        output_labels (labels, rec, o, media_kinds[k]);
+        sample (out, name, labels,
+                (double) reel_job_manager_get_output_frames_dropped (manager, rec->id, o->id, k == 1));
+      }
     }
   }
 }
@@ -217,6 +307,8 @@ reel_api_metrics_render (ReelJobManager *manager, ReelStore *store)
   render_states (out, list);
   render_participants (out, active);
   render_outputs (out, active);
+  render_output_drops (out, manager, active);
+  render_media (out, manager, active);
   render_process (out, store);
   return g_string_free (out, FALSE);
 }

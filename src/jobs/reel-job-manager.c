@@ -182,6 +182,52 @@ reel_job_manager_create_full (ReelJobManager *self, ReelRecordingSpec *spec, con
   return g_steal_pointer (&rec);
 }
 
+static ReelMediaGraph *
+graph_of (ReelJobManager *self, const char *id)
+{
+  ReelJobRunner *runner = g_hash_table_lookup (self->runners, id);
+  return runner != NULL ? reel_job_runner_get_graph (runner) : NULL;
+}
+
+/**
+ * reel_job_manager_get_media_stats:
+ * @stats: (out caller-allocates): filled on success
+ * Returns: %TRUE if the recording is active with a graph
+ */
+gboolean
+reel_job_manager_get_media_stats (ReelJobManager *self, const char *id,
+                                  ReelRecordingMediaStats *stats)
+{
+  ReelMediaGraph *graph = graph_of (self, id);
+  if (graph == NULL)
+    return FALSE;
+  ReelMediaStats media;
+  reel_media_graph_get_stats (graph, &media);
+  const ReelMediaKind kinds[2] = { REEL_MEDIA_KIND_AUDIO, REEL_MEDIA_KIND_VIDEO };
+  for (int i = 0; i < 2; i++) {
+    stats->encoder_frames_dropped[i] = media.encoder_frames_dropped[kinds[i]];
+    stats->latency_s[i] = media.latency_us[kinds[i]] < 0 ? -1.0
+                                                         : media.latency_us[kinds[i]] / 1e6;
+  }
+  return TRUE;
+}
+
+/**
+ * reel_job_manager_get_output_frames_dropped:
+ * Returns: leak events of the output's queue, 0 when unknown
+ */
+guint64
+reel_job_manager_get_output_frames_dropped (ReelJobManager *self, const char *id,
+                                            const char *output_id, gboolean video)
+{
+  ReelMediaGraph *graph = graph_of (self, id);
+  if (graph == NULL)
+    return 0;
+  return reel_media_graph_get_output_frames_dropped (graph, output_id,
+                                                     video ? REEL_MEDIA_KIND_VIDEO
+                                                           : REEL_MEDIA_KIND_AUDIO);
+}
+
 /**
  * reel_job_manager_get:
  * Returns: (transfer none) (nullable): the record

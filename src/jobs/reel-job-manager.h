@@ -54,6 +54,22 @@ gboolean reel_job_manager_patch (ReelJobManager *self, const char *id,
 
 guint reel_job_manager_count_active (ReelJobManager *self);
 
+/* Live media numbers of an active recording, for /metrics. Plain data, indexed
+ * [0] audio, [1] video (see ReelMediaStats in media/reel-media-graph.h). */
+typedef struct {
+  guint64 encoder_frames_dropped[2];
+  double latency_s[2];        /* < 0: not measured (yet) */
+} ReelRecordingMediaStats;
+
+/* Returns: %TRUE and fills @stats if @id is active and its graph is built. */
+gboolean reel_job_manager_get_media_stats (ReelJobManager *self, const char *id,
+                                           ReelRecordingMediaStats *stats);
+
+/* Frames an output's queue of kind @video (else audio) discarded (leak events);
+ * 0 when unknown. */
+guint64 reel_job_manager_get_output_frames_dropped (ReelJobManager *self, const char *id,
+                                                    const char *output_id, gboolean video);
+
 /* Stops every recording; @done runs once all are finalized (maybe at once). */
 void reel_job_manager_shutdown (ReelJobManager *self, GSourceFunc done, gpointer user_data);
 

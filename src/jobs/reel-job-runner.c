@@ -65,6 +65,16 @@ reel_job_runner_get_recording (ReelJobRunner *self)
   return self->rec;
 }
 
+/**
+ * reel_job_runner_get_graph:
+ * Returns: (transfer none) (nullable): the media graph, once built
+ */
+ReelMediaGraph *
+reel_job_runner_get_graph (ReelJobRunner *self)
+{
+  return self->graph;
+}
+
 /* ---------- outputs ---------- */
 
 /* reel names every file: <recording id>.<ext>, or <recording id>-<output id>.<ext>

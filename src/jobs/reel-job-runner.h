@@ -9,6 +9,7 @@
 #include "jobs/reel-recording-spec.h"
 #include "config/reel-config.h"
 #include "jobs/reel-recording.h"
+#include "media/reel-media-graph.h"
 
 G_BEGIN_DECLS
 
@@ -39,5 +40,8 @@ gboolean reel_job_runner_patch (ReelJobRunner *self, const ReelRecordingPatch *p
 void reel_job_runner_refresh (ReelJobRunner *self);
 
 ReelRecording *reel_job_runner_get_recording (ReelJobRunner *self);
+
+/* Returns: (transfer none) (nullable): the media graph, once built (metrics) */
+ReelMediaGraph *reel_job_runner_get_graph (ReelJobRunner *self);
 
 G_END_DECLS

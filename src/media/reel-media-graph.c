@@ -54,6 +54,25 @@ struct _Input {
   guint seq;
 };
 
+/* Streaming-thread numbers of one kind (audio or video), filled by the probe on
+ * the tee's sink pad. Reference-counted: a probe may outlive the graph. */
+typedef struct {
+  gint untimed;               /* atomic: encoded frames without PTS dropped before the tee */
+  gint lag_us;                /* atomic: age of the last encoded frame at the tee; -1 = none yet */
+} KindCounters;
+
+/* Leak events of one output's two queues (audio, video), kept by output id so a
+ * retried output goes on counting. Reference-counted: the queues' signal
+ * handlers hold it. */
+typedef struct {
+  gint leaks[2];              /* atomic, indexed by ReelMediaKind */
+} OutputDrops;
+
+typedef struct {
+  OutputDrops *drops;         /* (owned) */
+  ReelMediaKind kind;
+} DropSlot;
+
 struct _ReelMediaGraph {
   GObject parent_instance;
   char *name;
@@ -61,6 +80,11 @@ struct _ReelMediaGraph {
   GstElement *pipeline;
   GstElement *mixers[2];      /* indexed by ReelMediaKind */
   GstElement *tees[2];
+  GstElement *encoders[2];
+  KindCounters *counters[2];  /* (owned) rc boxes */
+  guint64 qos_dropped[2];     /* frames the mixers and encoders reported dropped (QoS) */
+  GHashTable *qos_reported;   /* element → guint64* its last cumulative QoS count */
+  GHashTable *output_drops;   /* output id → OutputDrops (rc box) */
   GHashTable *outputs;        /* id → Output */
   GHashTable *inputs;         /* track id → Input */
   GPtrArray *tiles;           /* (element-type Input) video inputs in join order, unowned */
@@ -125,9 +149,42 @@ make_capsfilter (const char *name, GstCaps *caps /* transfer full */)
 static gboolean
 drop_untimed_in_list (GstBuffer **buf, guint idx, gpointer user_data)
 {
-  if (!GST_BUFFER_PTS_IS_VALID (*buf))
+  KindCounters *c = user_data;
+  if (!GST_BUFFER_PTS_IS_VALID (*buf)) {
     gst_clear_buffer (buf);
+    g_atomic_int_inc (&c->untimed);
+  }
   return TRUE;
+}
+
+/* Streaming thread: how old @buf is as it leaves the encoder, i.e. the pipeline
+ * clock's running time now minus the running time of the frame's PTS (the
+ * mixer's latency, queueing and encoding). */
+static void
+note_lag (GstPad *pad, GstBuffer *buf, KindCounters *c)
+{
+  if (buf == NULL || !GST_BUFFER_PTS_IS_VALID (buf))
+    return;
+  GstEvent *ev = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
+  if (ev == NULL)
+    return;
+  const GstSegment *segment;
+  gst_event_parse_segment (ev, &segment);
+  GstClockTime frame = gst_segment_to_running_time (segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buf));
+  gst_event_unref (ev);
+  GstObject *parent = GST_OBJECT_PARENT (pad);
+  GstClockTime now = parent != NULL ? gst_element_get_current_running_time (GST_ELEMENT (parent))
+                                    : GST_CLOCK_TIME_NONE;
+  if (!GST_CLOCK_TIME_IS_VALID (frame) || !GST_CLOCK_TIME_IS_VALID (now))
+    return;
+  gint64 lag_us = GST_CLOCK_DIFF (frame, now) / GST_USECOND;
+  g_atomic_int_set (&c->lag_us, (gint) CLAMP (lag_us, 0, G_MAXINT));
+}
+
+static void
+kind_counters_release (gpointer c)
+{
+  g_atomic_rc_box_release (c);
 }
 
 /* An encoder draining at EOS (avenc_aac after its input buffers are gone) can
@@ -136,15 +193,21 @@ drop_untimed_in_list (GstBuffer **buf, guint idx, gpointer user_data)
 static GstPadProbeReturn
 drop_untimed (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
+  KindCounters *c = user_data;
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
-    if (!GST_BUFFER_PTS_IS_VALID (GST_PAD_PROBE_INFO_BUFFER (info))) {
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+    if (!GST_BUFFER_PTS_IS_VALID (buf)) {
       GST_DEBUG_OBJECT (pad, "dropping a buffer without PTS");
+      g_atomic_int_inc (&c->untimed);
       return GST_PAD_PROBE_DROP;
     }
+    note_lag (pad, buf, c);
   } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
     GstBufferList *list = gst_buffer_list_make_writable (GST_PAD_PROBE_INFO_BUFFER_LIST (info));
-    gst_buffer_list_foreach (list, drop_untimed_in_list, NULL);
+    gst_buffer_list_foreach (list, drop_untimed_in_list, c);
     GST_PAD_PROBE_INFO_DATA (info) = list;
+    if (gst_buffer_list_length (list) > 0)
+      note_lag (pad, gst_buffer_list_get (list, gst_buffer_list_length (list) - 1), c);
   }
   return GST_PAD_PROBE_OK;
 }
@@ -199,10 +262,12 @@ build_chain (ReelMediaGraph *self, ReelMediaKind kind, const ReelMediaSettings *
     return FALSE;
   }
   self->mixers[kind] = mixer;
+  self->encoders[kind] = enc;
   self->tees[kind] = tee;
   g_autoptr (GstPad) tee_sink = gst_element_get_static_pad (tee, "sink");
   gst_pad_add_probe (tee_sink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-                     drop_untimed, NULL, NULL);
+                     drop_untimed, g_atomic_rc_box_acquire (self->counters[kind]),
+                     kind_counters_release);
   return TRUE;
 }
 
@@ -743,6 +808,52 @@ drop_if_failed (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   return g_atomic_int_get (&o->failed) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
 }
 
+static void
+output_drops_release (gpointer drops)
+{
+  g_atomic_rc_box_release (drops);
+}
+
+static void
+drop_slot_free (gpointer data, GClosure *closure)
+{
+  DropSlot *slot = data;
+  g_atomic_rc_box_release (slot->drops);
+  g_free (slot);
+}
+
+/* Streaming thread (the tee's): the output's leaky queue is full and is about to
+ * discard its oldest frame(s) to take the new one. */
+static void
+on_output_overrun (GstElement *queue, gpointer data)
+{
+  DropSlot *slot = data;
+  g_atomic_int_inc (&slot->drops->leaks[slot->kind]);
+}
+
+/* Counts the leaks of the output bin's queues ("queue-video", "queue-audio", see
+ * output/) under @output_id. */
+static void
+watch_output_queues (ReelMediaGraph *self, const char *output_id, GstElement *bin)
+{
+  OutputDrops *drops = g_hash_table_lookup (self->output_drops, output_id);
+  if (drops == NULL) {
+    drops = g_atomic_rc_box_new0 (OutputDrops);
+    g_hash_table_insert (self->output_drops, g_strdup (output_id), drops);
+  }
+  const char *names[2] = { [REEL_MEDIA_KIND_AUDIO] = "queue-audio", [REEL_MEDIA_KIND_VIDEO] = "queue-video" };
+  for (int k = 0; k < 2; k++) {
+    g_autoptr (GstElement) queue = gst_bin_get_by_name (GST_BIN (bin), names[k]);
+    if (queue == NULL)
+      continue;
+    DropSlot *slot = g_new0 (DropSlot, 1);
+    slot->drops = g_atomic_rc_box_acquire (drops);
+    slot->kind = (ReelMediaKind) k;
+    g_signal_connect_data (queue, "overrun", G_CALLBACK (on_output_overrun), slot,
+                           drop_slot_free, 0);
+  }
+}
+
 /**
  * reel_media_graph_add_output:
  * @output_bin: (transfer floating): a bin from reel_output_bin_new()
@@ -786,6 +897,7 @@ reel_media_graph_add_output (ReelMediaGraph *self, const char *output_id,
     o->drop_probes[k] = gst_pad_add_probe (o->tee_pads[k], GST_PAD_PROBE_TYPE_BUFFER |
                                            GST_PAD_PROBE_TYPE_BUFFER_LIST, drop_if_failed, o, NULL);
   }
+  watch_output_queues (self, output_id, output_bin);
   g_hash_table_insert (self->outputs, o->id, o);
   if (self->started)
     reel_output_bin_request_keyframe (output_bin);
@@ -908,6 +1020,33 @@ reel_media_graph_get_output_sent_bytes (ReelMediaGraph *self, const char *output
   return o != NULL ? reel_output_bin_get_sent_bytes (o->bin) : -1;
 }
 
+/**
+ * reel_media_graph_get_stats:
+ * @stats: (out caller-allocates): filled
+ */
+void
+reel_media_graph_get_stats (ReelMediaGraph *self, ReelMediaStats *stats)
+{
+  for (int k = 0; k < 2; k++) {
+    stats->encoder_frames_dropped[k] = self->qos_dropped[k] +
+                                       (guint) g_atomic_int_get (&self->counters[k]->untimed);
+    gint lag_us = g_atomic_int_get (&self->counters[k]->lag_us);
+    stats->latency_us[k] = self->started && !self->done ? lag_us : -1;
+  }
+}
+
+/**
+ * reel_media_graph_get_output_frames_dropped:
+ * Returns: the leak events of the output's @kind queue, 0 for an unknown output
+ */
+guint64
+reel_media_graph_get_output_frames_dropped (ReelMediaGraph *self, const char *output_id,
+                                            ReelMediaKind kind)
+{
+  OutputDrops *drops = g_hash_table_lookup (self->output_drops, output_id);
+  return drops != NULL ? (guint) g_atomic_int_get (&drops->leaks[kind]) : 0;
+}
+
 
 /* After stop, the recording is done once every output still attached has
  * finalized. The pipeline's own EOS cannot be waited for: webrtcbin holds sinks
@@ -1022,6 +1161,39 @@ on_forwarded (ReelMediaGraph *self, GstMessage *msg)
   gst_message_unref (inner);
 }
 
+/* The kind whose mixer or encoder @obj is (or is in), or -1. */
+static int
+mixing_kind_of (ReelMediaGraph *self, GstObject *obj)
+{
+  for (int k = 0; k < 2; k++) {
+    GstObject *mixer = GST_OBJECT (self->mixers[k]), *enc = GST_OBJECT (self->encoders[k]);
+    if (obj == mixer || obj == enc || gst_object_has_as_ancestor (obj, enc))
+      return k;
+  }
+  return -1;
+}
+
+/* A QoS message carries the element's cumulative processed/dropped counts: the
+ * difference since its last report is added to its kind. */
+static void
+on_qos (ReelMediaGraph *self, GstMessage *msg)
+{
+  GstFormat format;
+  guint64 processed, dropped;
+  gst_message_parse_qos_stats (msg, &format, &processed, &dropped);
+  int kind = mixing_kind_of (self, GST_MESSAGE_SRC (msg));
+  if (kind < 0 || format != GST_FORMAT_BUFFERS || dropped == G_MAXUINT64)
+    return;
+  guint64 *last = g_hash_table_lookup (self->qos_reported, GST_MESSAGE_SRC (msg));
+  if (last == NULL) {
+    last = g_new0 (guint64, 1);
+    g_hash_table_insert (self->qos_reported, GST_MESSAGE_SRC (msg), last);
+  }
+  if (dropped > *last)
+    self->qos_dropped[kind] += dropped - *last;
+  *last = dropped;
+}
+
 static gboolean
 bus_watch (GstBus *bus, GstMessage *msg, gpointer user_data)
 {
@@ -1038,6 +1210,9 @@ bus_watch (GstBus *bus, GstMessage *msg, gpointer user_data)
   }
   case GST_MESSAGE_ELEMENT:
     on_forwarded (self, msg);
+    break;
+  case GST_MESSAGE_QOS:
+    on_qos (self, msg);
     break;
   case GST_MESSAGE_EOS:
     if (self->stopping)
@@ -1180,6 +1355,10 @@ reel_media_graph_finalize (GObject *object)
   g_ptr_array_unref (self->tiles);
   g_ptr_array_unref (self->elements);
   g_hash_table_unref (self->participant_order);
+  g_hash_table_unref (self->qos_reported);
+  g_hash_table_unref (self->output_drops);
+  for (int k = 0; k < 2; k++)
+    g_atomic_rc_box_release (self->counters[k]);
   g_free (self->name);
   G_OBJECT_CLASS (reel_media_graph_parent_class)->finalize (object);
 }
@@ -1192,6 +1371,13 @@ reel_media_graph_init (ReelMediaGraph *self)
   self->tiles = g_ptr_array_new ();
   self->participant_order = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->elements = g_ptr_array_new_with_free_func (gst_object_unref);
+  /* keys are elements of the pipeline, alive as long as the graph */
+  self->qos_reported = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
+  self->output_drops = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, output_drops_release);
+  for (int k = 0; k < 2; k++) {
+    self->counters[k] = g_atomic_rc_box_new0 (KindCounters);
+    self->counters[k]->lag_us = -1;
+  }
 }
 
 static void

@@ -67,6 +67,25 @@ gboolean reel_media_graph_output_timed_out (ReelMediaGraph *self, const char *ou
 /* Bytes sent by a streaming output, -1 when unknown (files: stat the path). */
 gint64 reel_media_graph_get_output_sent_bytes (ReelMediaGraph *self, const char *output_id);
 
+/* Live numbers of a recording's graph (indexed by ReelMediaKind), for metrics. */
+typedef struct {
+  /* Frames the mixer or encoder of that kind dropped: their QoS reports (late
+   * frames skipped) and encoded frames without a timestamp discarded before the
+   * outputs. */
+  guint64 encoder_frames_dropped[2];
+  /* Age of the last encoded frame as it left the encoder: pipeline running time
+   * minus the frame's timestamp, in microseconds; -1 before the first or once
+   * stopped. */
+  gint64 latency_us[2];
+} ReelMediaStats;
+
+void reel_media_graph_get_stats (ReelMediaGraph *self, ReelMediaStats *stats);
+
+/* Leak events of an output's @kind queue: its sink did not keep up and the queue
+ * discarded its oldest frame(s). Counts on across retries of the same id. */
+guint64 reel_media_graph_get_output_frames_dropped (ReelMediaGraph *self, const char *output_id,
+                                                    ReelMediaKind kind);
+
 /* Adds a track: @source (transfer floating) is an element or bin with one "src" pad
  * giving raw audio or video. Video tracks get a tile, in the order they are added. */
 gboolean reel_media_graph_add_track (ReelMediaGraph *self, const char *participant_id,

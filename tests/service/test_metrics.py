@@ -10,13 +10,21 @@ exposition format (0.0.4) and against what the API says:
   state, its participants and tracks, bytes growing between two scrapes and equal in
   order of magnitude to the API's, the failed RTMP output counted with its retries,
   process CPU and RSS, the webhook queue depth. Once it ended its series are gone.
+- The media numbers (a file output and an RTMP output to a server that accepts the
+  connection and never answers): the RTMP output's queue discards frames once its 3 s
+  are full, so reel_output_frames_dropped_total grows for it (and goes on counting
+  across its retries) while the file output's stays 0; reel_pipeline_latency_seconds
+  is measured for both kinds and small on an idle graph; the encoder drop counters
+  exist.
 - POST /metrics → 405.
 """
 
 import http.client
 import os
 import re
+import socket
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
@@ -161,6 +169,64 @@ class MetricsTest(rt.ReelTestCase):
         self.assertEqual(value(s3, "reel_recordings", state="finished"), 1)
         self.assertEqual(series(s3, "reel_output_bytes"), {}, "ended recordings leave no per-output series")
         self.assertEqual(self.scrape(d, "POST")[0], 405)
+        d.assert_log_clean()
+
+    def silent_server(self):
+        """A TCP port that accepts connections and never answers (an RTMP server that hangs)."""
+        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(8)
+        self.addCleanup(srv.close)
+        held = []
+        self.addCleanup(lambda: [c.close() for c in held])
+
+        def accept():
+            while True:
+                try:
+                    held.append(srv.accept()[0])
+                except OSError:
+                    return
+        threading.Thread(target=accept, daemon=True).start()
+        return srv.getsockname()[1]
+
+    def test_media_numbers(self):
+        port = self.silent_server()
+        d = rt.ReelDaemon(self, config={"rtmp": {"stall_timeout_s": 60, "retry_initial_ms": 200}})
+        body = rt.recording_body([rt.participant("Alice", "#ff0000", 440)],
+                                 [{"type": "file", "format": "mkv"},
+                                  {"type": "rtmp", "url": "rtmp://127.0.0.1:%d/live/k" % port}],
+                                 max_duration_s=60)
+        rid = d.create(body)["id"]
+        d.wait_state(rid, "recording", timeout=20)
+        file_v = dict(recording_id=rid, output_id="out_0", type="file", format="mkv", kind="video")
+        rtmp_v = dict(recording_id=rid, output_id="out_1", type="rtmp", format="flv", kind="video")
+        rtmp_a = dict(rtmp_v, kind="audio")
+
+        def dropped(kind_labels):
+            return value(parse_exposition(self.scrape(d)[2])[0], "reel_output_frames_dropped_total",
+                         **kind_labels)
+        # the RTMP sink waits for its handshake (5 s) while its 3 s queue fills up
+        first = rt.wait_for(lambda: dropped(rtmp_v), 30, what="frames dropped by the hung RTMP output")
+        self.assertGreater(dropped(rtmp_a), 0)
+        rt.wait_for(lambda: (d.get(rid)["outputs"][1].get("retries") or 0) >= 1, 30, what="a retry")
+        rt.wait_for(lambda: dropped(rtmp_v) > first, 30, what="more drops after the retry")
+        samples, types = parse_exposition(self.scrape(d)[2])
+        self.assertEqual(types["reel_output_frames_dropped_total"], "counter")
+        self.assertEqual(types["reel_encoder_frames_dropped_total"], "counter")
+        self.assertEqual(types["reel_pipeline_latency_seconds"], "gauge")
+        self.assertEqual(value(samples, "reel_output_frames_dropped_total", **file_v), 0)
+        for kind in ("audio", "video"):
+            self.assertGreaterEqual(value(samples, "reel_encoder_frames_dropped_total",
+                                          recording_id=rid, kind=kind), 0)
+            latency = value(samples, "reel_pipeline_latency_seconds", recording_id=rid, kind=kind)
+            # a one-participant graph encodes within its frame time plus the mixer's latency
+            self.assertGreater(latency, 0, kind)
+            self.assertLess(latency, 2.0, kind)
+        d.stop_recording(rid)
+        d.wait_state(rid, "finished", timeout=30)
+        s3, _ = parse_exposition(self.scrape(d)[2])
+        self.assertEqual(series(s3, "reel_pipeline_latency_seconds"), {})
+        self.assertEqual(series(s3, "reel_output_frames_dropped_total"), {})
         d.assert_log_clean()
 
     def test_parser_rejects_broken_text(self):
