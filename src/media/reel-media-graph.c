@@ -1100,6 +1100,24 @@ find_added_element_of (ReelMediaGraph *self, GstObject *obj)
   return NULL;
 }
 
+/* The input whose bin contains @obj, or NULL. An element that is no longer in
+ * the pipeline (an input already torn down) gives @detached. */
+static Input *
+find_input_of (ReelMediaGraph *self, GstObject *obj, gboolean *detached)
+{
+  *detached = FALSE;
+  GHashTableIter it;
+  Input *in;
+  g_hash_table_iter_init (&it, self->inputs);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &in))
+    if (in->bin != NULL && (obj == GST_OBJECT (in->bin) ||
+                            gst_object_has_as_ancestor (obj, GST_OBJECT (in->bin))))
+      return in;
+  *detached = obj != GST_OBJECT (self->pipeline) &&
+              !gst_object_has_as_ancestor (obj, GST_OBJECT (self->pipeline));
+  return NULL;
+}
+
 static void
 on_error (ReelMediaGraph *self, GstMessage *msg)
 {
@@ -1109,6 +1127,21 @@ on_error (ReelMediaGraph *self, GstMessage *msg)
   Output *o = find_output_of (self, GST_MESSAGE_SRC (msg));
   if (o != NULL) {
     on_output_error (self, o, err, debug);
+    return;
+  }
+  /* A track's source fails alone: pushing into a mixer pad that its removal (or
+   * stop) has just released gives not-negotiated or an error, which means
+   * nothing; any other failure costs that track, not the recording. */
+  gboolean detached;
+  Input *in = find_input_of (self, GST_MESSAGE_SRC (msg), &detached);
+  if (detached || (in != NULL && (in->removing || self->stopping))) {
+    GST_DEBUG ("%s: error from a track being removed: %s", self->name, err->message);
+    return;
+  }
+  if (in != NULL && !in->keep_pad) {
+    g_warning ("%s: track %s failed, it leaves the recording: %s (%s)", self->name,
+               in->track_id, err->message, debug ? debug : "");
+    input_remove (self, in);
     return;
   }
   GstElement *owner = find_added_element_of (self, GST_MESSAGE_SRC (msg));

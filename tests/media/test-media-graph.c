@@ -308,6 +308,27 @@ test_failing_and_late_outputs (Fixture *f, gconstpointer data)
   g_assert_cmpfloat (d, >, 0.5);
 }
 
+/* Stop while tracks are still starting (their first buffers meet released mixer
+ * pads): the recording finishes, it does not fail. */
+static void
+test_stop_right_after_join (Fixture *f, gconstpointer data)
+{
+  for (int i = 0; i < 10; i++) {
+    if (i > 0) {
+      fixture_teardown (f, NULL);
+      fixture_setup (f, NULL);
+    }
+    g_autofree char *mkv = add_file_output (f, "out_0", "mkv");
+    start_and_wait (f);
+    add_participant (f, "p1", 0xff0000, 440);
+    add_participant (f, "p2", 0x00ff00, 660);
+    if (i % 2)
+      run_for (f, 5 * i);
+    stop_and_wait (f);
+    g_assert_cmpuint (f->failed_outputs->len, ==, 0);
+  }
+}
+
 /* Stop before start: finishes at once, no output is left waiting. */
 static void
 test_stop_unstarted (Fixture *f, gconstpointer data)
@@ -330,6 +351,8 @@ main (int argc, char **argv)
               test_failing_and_late_outputs, fixture_teardown);
   g_test_add ("/media/late-base-inputs", Fixture, NULL, fixture_setup, test_late_base_inputs,
               fixture_teardown);
+  g_test_add ("/media/stop-right-after-join", Fixture, NULL, fixture_setup,
+              test_stop_right_after_join, fixture_teardown);
   g_test_add ("/media/stop-unstarted", Fixture, NULL, fixture_setup, test_stop_unstarted,
               fixture_teardown);
   return g_test_run ();
