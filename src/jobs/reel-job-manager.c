@@ -155,12 +155,22 @@ reel_job_manager_create_full (ReelJobManager *self, ReelRecordingSpec *spec, con
     g_set_error (error, REEL_ERROR, REEL_ERROR_AT_CAPACITY, "reeld is shutting down");
     return NULL;
   }
+  if (spec->room->provider == REEL_PROVIDER_CLOUDFLARE &&
+      reel_config_get_cloudflare_secret (self->config, spec->room->app_id) == NULL) {
+    g_set_error (error, REEL_ERROR, REEL_ERROR_SFU_SECRET_MISSING,
+                 "room.app_id: no secret is configured for Cloudflare app %s (set [cloudflare] "
+                 "app_secret, app_secret_file or apps, REEL_CLOUDFLARE_APP_SECRET or the "
+                 "credential cloudflare-app-secret)", spec->room->app_id);
+    return NULL;
+  }
   if (g_hash_table_size (self->runners) >= self->config->max_recordings) {
     g_set_error (error, REEL_ERROR, REEL_ERROR_AT_CAPACITY,
                  "%u recordings are running, the configured maximum", self->config->max_recordings);
     return NULL;
   }
   g_autofree char *id = reel_recording_new_id ();
+  g_autofree char *room = reel_recording_spec_room_label (owned);
+  reel_log_set_room (id, room);
   g_autoptr (ReelRecording) rec = reel_recording_new (id, g_steal_pointer (&owned));
   rec->schedule_id = g_strdup (schedule_id);
   g_ptr_array_add (self->recordings, reel_recording_ref (rec));

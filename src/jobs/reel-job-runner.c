@@ -6,6 +6,7 @@
 #include "media/reel-media-graph.h"
 #include "output/reel-output-bin.h"
 #include "jobs/reel-track-router.h"
+#include "sfu/reel-cloudflare-room.h"
 #include "sfu/reel-janus-room.h"
 #include "sfu/reel-synthetic-room.h"
 
@@ -320,7 +321,7 @@ has_live_video (ReelRecordingParticipant *p)
 {
   for (guint i = 0; i < p->tracks->len; i++) {
     ReelRecordingTrack *t = g_ptr_array_index (p->tracks, i);
-    if (g_str_equal (t->kind, "video"))
+    if (g_strcmp0 (t->kind, "video") == 0 && g_strcmp0 (t->state, "live") == 0)
       return TRUE;
   }
   return FALSE;
@@ -466,6 +467,34 @@ on_room_failed (ReelRoom *room, GError *error, gpointer data)
   fail_and_stop (data, error);
 }
 
+static void
+on_track_state (ReelRoom *room, const char *participant_id, const char *track_id,
+                const char *kind, const char *state, const char *error_code,
+                const char *error_message, gpointer data)
+{
+  ReelJobRunner *self = data;
+  if (state != NULL && g_strcmp0 (state, "failed") == 0)
+    reel_log_recording (G_LOG_LEVEL_WARNING, self->rec->id, "track %s not recorded: %s (%s)",
+                        track_id, error_code ? error_code : "refused",
+                        error_message ? error_message : "");
+  reel_recording_set_track_state (self->rec, participant_id, track_id, kind, state, error_code,
+                                  error_message);
+}
+
+/* Returns: (transfer full) (nullable): the Cloudflare room of @spec, if reel has
+ * its app's secret */
+static ReelRoom *
+cloudflare_room_new (ReelJobRunner *self, const ReelRoomSpec *spec, GError **error)
+{
+  const char *secret = reel_config_get_cloudflare_secret (self->config, spec->app_id);
+  if (secret == NULL) {
+    g_set_error (error, REEL_ERROR, REEL_ERROR_SFU_SECRET_MISSING,
+                 "room.app_id: no secret is configured for Cloudflare app %s", spec->app_id);
+    return NULL;
+  }
+  return REEL_ROOM (reel_cloudflare_room_new (spec, secret, self->config->cloudflare_simulcast_rid));
+}
+
 static gboolean
 create_room (ReelJobRunner *self, GError **error)
 {
@@ -476,6 +505,11 @@ create_room (ReelJobRunner *self, GError **error)
     break;
   case REEL_PROVIDER_JANUS:
     self->room = REEL_ROOM (reel_janus_room_new (spec));
+    break;
+  case REEL_PROVIDER_CLOUDFLARE:
+    self->room = cloudflare_room_new (self, spec, error);
+    if (self->room == NULL)
+      return FALSE;
     break;
   default:
     g_set_error (error, REEL_ERROR, REEL_ERROR_PROVIDER_UNAVAILABLE,
@@ -488,6 +522,7 @@ create_room (ReelJobRunner *self, GError **error)
   g_signal_connect_object (self->room, "track-added", G_CALLBACK (on_track_added), self, 0);
   g_signal_connect_object (self->room, "track-removed", G_CALLBACK (on_track_removed), self, 0);
   g_signal_connect_object (self->room, "failed", G_CALLBACK (on_room_failed), self, 0);
+  g_signal_connect_object (self->room, "track-state", G_CALLBACK (on_track_state), self, 0);
   return TRUE;
 }
 
@@ -678,6 +713,40 @@ reel_job_runner_stop (ReelJobRunner *self)
   reel_media_graph_stop (self->graph, self->config->stop_timeout_s);
 }
 
+/* A new track list for a Cloudflare room: checked first, applied last. */
+static gboolean
+check_patch_tracks (ReelJobRunner *self, const GPtrArray *tracks, GError **error)
+{
+  if (self->rec->spec->room->provider != REEL_PROVIDER_CLOUDFLARE) {
+    g_set_error (error, REEL_ERROR, REEL_ERROR_INVALID_FIELD,
+                 "tracks: only a cloudflare room has a track list");
+    return FALSE;
+  }
+  g_autoptr (GHashTable) people = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < tracks->len; i++)
+    g_hash_table_add (people, (gpointer) reel_remote_track_participant (g_ptr_array_index (
+                                (GPtrArray *) tracks, i)));
+  if (g_hash_table_size (people) > self->config->max_participants) {
+    g_set_error (error, REEL_ERROR, REEL_ERROR_INVALID_FIELD, "tracks: more than %u participants",
+                 self->config->max_participants);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+apply_patch_tracks (ReelJobRunner *self, const GPtrArray *tracks)
+{
+  ReelRoomSpec *room = self->rec->spec->room;
+  g_ptr_array_unref (room->tracks);
+  room->tracks = reel_remote_tracks_copy (tracks);
+  if (room->public_json != NULL && JSON_NODE_HOLDS_OBJECT (room->public_json))
+    json_object_set_member (json_node_get_object (room->public_json), "tracks",
+                            reel_remote_tracks_to_json (tracks));
+  reel_log_recording (G_LOG_LEVEL_INFO, self->rec->id, "track list changed: %u track(s)", tracks->len);
+  reel_cloudflare_room_set_tracks (REEL_CLOUDFLARE_ROOM (self->room), tracks);
+}
+
 static gboolean
 remove_output (ReelJobRunner *self, const char *output_id, GError **error)
 {
@@ -722,11 +791,15 @@ reel_job_runner_patch (ReelJobRunner *self, const ReelRecordingPatch *patch, GEr
                  "outputs.add: at most 8 outputs can run at once");
     return FALSE;
   }
+  if (patch->tracks != NULL && !check_patch_tracks (self, patch->tracks, error))
+    return FALSE;
   for (guint i = 0; patch->remove_outputs && i < patch->remove_outputs->len; i++)
     if (!remove_output (self, g_ptr_array_index (patch->remove_outputs, i), error))
       return FALSE;
   if (patch->has_layout)
     self->rec->spec->layout = patch->layout;
+  if (patch->tracks != NULL)
+    apply_patch_tracks (self, patch->tracks);
   for (guint i = 0; patch->add_outputs && i < patch->add_outputs->len; i++) {
     ReelOutputSpec *spec = reel_output_spec_copy (g_ptr_array_index (patch->add_outputs, i));
     ReelRecordingOutput *out = reel_recording_add_output (self->rec, spec);

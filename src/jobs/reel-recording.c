@@ -151,6 +151,8 @@ track_free (ReelRecordingTrack *t)
   g_free (t->id);
   g_free (t->kind);
   g_free (t->state);
+  g_free (t->error_code);
+  g_free (t->error_message);
   g_free (t);
 }
 
@@ -360,6 +362,46 @@ reel_recording_remove_track (ReelRecording *rec, const char *participant_id, con
 }
 
 /**
+ * reel_recording_set_track_state:
+ * @kind: (nullable): "audio", "video" or unknown
+ * @state: (nullable): "pending", "failed", or %NULL to remove the track
+ * @error_code: (nullable): why
+ * @error_message: (nullable): why, in words
+ */
+void
+reel_recording_set_track_state (ReelRecording *rec, const char *participant_id,
+                                const char *track_id, const char *kind, const char *state,
+                                const char *error_code, const char *error_message)
+{
+  ReelRecordingParticipant *p = find_participant (rec, participant_id, NULL);
+  ReelRecordingTrack *t = NULL;
+  if (p == NULL)
+    return;
+  if (state == NULL) {
+    reel_recording_remove_track (rec, participant_id, track_id);
+    return;
+  }
+  for (guint i = 0; i < p->tracks->len && t == NULL; i++) {
+    ReelRecordingTrack *candidate = g_ptr_array_index (p->tracks, i);
+    if (g_strcmp0 (candidate->id, track_id) == 0)
+      t = candidate;
+  }
+  if (t == NULL) {
+    t = g_new0 (ReelRecordingTrack, 1);
+    t->id = g_strdup (track_id);
+    g_ptr_array_add (p->tracks, t);
+  }
+  g_free (t->kind);
+  t->kind = g_strdup (kind);
+  g_free (t->state);
+  t->state = g_strdup (state);
+  g_free (t->error_code);
+  t->error_code = g_strdup (error_code);
+  g_free (t->error_message);
+  t->error_message = g_strdup (error_code != NULL ? error_message : NULL);
+}
+
+/**
  * reel_recording_add_artifact:
  * @duration_s: seconds, 0 if unknown
  */
@@ -503,10 +545,11 @@ add_participants (JsonBuilder *b, ReelRecording *rec)
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "id");
       json_builder_add_string_value (b, t->id);
-      json_builder_set_member_name (b, "kind");
-      json_builder_add_string_value (b, t->kind);
+      reel_json_add_string_or_null (b, "kind", t->kind);
       json_builder_set_member_name (b, "state");
       json_builder_add_string_value (b, t->state);
+      if (t->error_code != NULL)
+        add_error (b, t->error_code, t->error_message);
       json_builder_end_object (b);
     }
     json_builder_end_array (b);

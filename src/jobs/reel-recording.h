@@ -43,8 +43,10 @@ typedef struct {
 
 typedef struct {
   char *id;
-  char *kind;              /* "audio" | "video" */
-  char *state;             /* "live" */
+  char *kind;              /* "audio" | "video", NULL = not known yet */
+  char *state;             /* "live"; SFU tracks not received (yet): "pending" | "failed" */
+  char *error_code;        /* (nullable) why it is pending or failed, from the SFU */
+  char *error_message;     /* (nullable) */
 } ReelRecordingTrack;
 
 typedef struct {
@@ -116,6 +118,11 @@ void reel_recording_add_track (ReelRecording *rec, const char *participant_id,
                                const char *track_id, const char *kind);
 void reel_recording_remove_track (ReelRecording *rec, const char *participant_id,
                                   const char *track_id);
+/* Sets the state of a track that is not live (adds it if new); @state NULL removes it.
+ * @kind, @error_code, @error_message: (nullable) */
+void reel_recording_set_track_state (ReelRecording *rec, const char *participant_id,
+                                     const char *track_id, const char *kind, const char *state,
+                                     const char *error_code, const char *error_message);
 
 /* Lists every file output whose file exists and is not empty as an artifact (and
  * refreshes its bytes); duration_s is ended_at - started_at. For ended recordings. */

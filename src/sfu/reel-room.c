@@ -6,7 +6,7 @@ G_DEFINE_INTERFACE (ReelRoom, reel_room, G_TYPE_OBJECT)
 
 enum {
   SIG_JOINED, SIG_LEFT, SIG_TRACK_ADDED, SIG_TRACK_REMOVED, SIG_FAILED, SIG_OFFER,
-  SIG_SESSION_LOST, N_SIGNALS
+  SIG_SESSION_LOST, SIG_TRACK_STATE, N_SIGNALS
 };
 static guint signals[N_SIGNALS];
 
@@ -63,6 +63,10 @@ reel_room_default_init (ReelRoomInterface *iface)
                                      G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
   signals[SIG_SESSION_LOST] = g_signal_new ("session-lost", t, G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                                             NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[SIG_TRACK_STATE] = g_signal_new ("track-state", t, G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                                           NULL, G_TYPE_NONE, 6, G_TYPE_STRING, G_TYPE_STRING,
+                                           G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING,
+                                           G_TYPE_STRING);
 }
 
 void
@@ -138,4 +142,13 @@ void
 reel_room_emit_failed (ReelRoom *self, const GError *error)
 {
   g_signal_emit (self, signals[SIG_FAILED], 0, error);
+}
+
+void
+reel_room_emit_track_state (ReelRoom *self, const char *participant_id, const char *track_id,
+                            const char *kind, const char *state, const char *error_code,
+                            const char *error_message)
+{
+  g_signal_emit (self, signals[SIG_TRACK_STATE], 0, participant_id, track_id, kind, state,
+                 error_code, error_message);
 }

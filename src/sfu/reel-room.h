@@ -11,6 +11,11 @@
  *   "track-added"        (utf8 participant_id, utf8 track_id, ReelTrackInfo *info)
  *   "track-removed"      (utf8 participant_id, utf8 track_id)
  *   "failed"             (GError *error): the adapter gave up; the recording fails
+ *   "track-state"        (utf8 participant_id, utf8 track_id, utf8 kind, utf8 state,
+ *                         utf8 error_code, utf8 error_message): a track that is wanted
+ *                         but not received (yet): state "pending" (asked for, retrying)
+ *                         or "failed" (refused for good), with the SFU's reason; state
+ *                         NULL clears it. Every argument but the first two is nullable.
  *
  * SFU adapters also negotiate WebRTC sessions, one per session key (an adapter
  * may hold several connections to its SFU):
@@ -76,6 +81,9 @@ void reel_room_emit_track_added (ReelRoom *self, const char *participant_id, con
                                  const ReelTrackInfo *info);
 void reel_room_emit_track_removed (ReelRoom *self, const char *participant_id, const char *track_id);
 void reel_room_emit_failed (ReelRoom *self, const GError *error);
+void reel_room_emit_track_state (ReelRoom *self, const char *participant_id, const char *track_id,
+                                 const char *kind, const char *state, const char *error_code,
+                                 const char *error_message);
 void reel_room_emit_offer (ReelRoom *self, const char *session_key, const char *sdp);
 void reel_room_emit_session_lost (ReelRoom *self, const char *session_key);
 

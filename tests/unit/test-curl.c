@@ -43,8 +43,12 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
     soup_server_message_set_status (msg, 500, NULL);
     return;
   }
-  /* echo: the X-Test header and the body, so the test can check both arrived */
-  g_autofree char *reply = g_strdup_printf ("%s|%.*s", soup_message_headers_get_one (h, "X-Test"),
+  /* echo: the X-Test header and the body, so the test can check both arrived; other
+   * methods than POST come back in front */
+  const char *method = soup_server_message_get_method (msg);
+  g_autofree char *reply = g_strdup_printf ("%s%s%s|%.*s", g_str_equal (method, "POST") ? "" : method,
+                                            g_str_equal (method, "POST") ? "" : " ",
+                                            soup_message_headers_get_one (h, "X-Test"),
                                             (int) body->length, body->data);
   soup_server_message_set_status (msg, 200, NULL);
   soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_COPY, reply, strlen (reply));
@@ -146,6 +150,29 @@ test_post (Fixture *f, gconstpointer data)
   outcome_clear (&err);
 }
 
+/* Another method with a body, and a response cut at the configured size. */
+static void
+test_put_and_limit (Fixture *f, gconstpointer data)
+{
+  static const char *const headers[] = { "X-Test: yes", NULL };
+  g_autoptr (ReelCurl) curl = reel_curl_new ();
+  Outcome put = { .f = f }, cut = { .f = f };
+  g_autofree char *url = g_strconcat (f->url, "/renegotiate", NULL);
+  f->pending = 1;
+  reel_curl_request (curl, "PUT", url, headers, "{\"b\":2}", 7, 5000, on_done, &put, on_destroy);
+  g_main_loop_run (f->loop);
+  g_assert_no_error (put.error);
+  g_assert_cmpuint (put.status, ==, 200);
+  g_assert_cmpstr (put.body, ==, "PUT yes|{\"b\":2}");
+  reel_curl_set_max_response_bytes (curl, 5);
+  f->pending = 1;
+  reel_curl_request (curl, "PUT", url, headers, "{\"b\":2}", 7, 5000, on_done, &cut, on_destroy);
+  g_main_loop_run (f->loop);
+  g_assert_cmpstr (cut.body, ==, "PUT y");
+  outcome_clear (&put);
+  outcome_clear (&cut);
+}
+
 static void
 test_refused_and_timeout (Fixture *f, gconstpointer data)
 {
@@ -245,6 +272,8 @@ main (int argc, char *argv[])
   g_unsetenv ("all_proxy");
   g_unsetenv ("ALL_PROXY");
   g_test_add ("/curl/post", Fixture, NULL, fixture_set_up, test_post, fixture_tear_down);
+  g_test_add ("/curl/put-and-limit", Fixture, NULL, fixture_set_up, test_put_and_limit,
+              fixture_tear_down);
   g_test_add ("/curl/refused-timeout", Fixture, NULL, fixture_set_up, test_refused_and_timeout,
               fixture_tear_down);
   g_test_add ("/curl/concurrent", Fixture, NULL, fixture_set_up, test_concurrent_nonblocking,

@@ -93,6 +93,45 @@ test_json_shape (void)
   g_assert_cmpuint (rec->participants->len, ==, 0);
 }
 
+/* SFU tracks asked for but not received: shown with their state and the SFU's
+ * reason until they are live or gone. */
+static void
+test_track_state (void)
+{
+  g_autoptr (ReelRecording) rec = make_recording ();
+  reel_recording_add_participant (rec, "Bob", "Bob");
+  reel_recording_set_track_state (rec, "Bob", "s1/cam", NULL, "pending", NULL, NULL);
+  reel_recording_set_track_state (rec, "Bob", "s1/cam", "video", "pending",
+                                  "not_found_track_error", "no such track");
+  reel_recording_set_track_state (rec, "Bob", "s1/mic", "audio", "failed", "invalid_params", "bad");
+  reel_recording_set_track_state (rec, "nobody", "s9/x", "audio", "pending", NULL, NULL);
+  g_autoptr (JsonNode) node = reel_recording_to_json (rec);
+  JsonObject *p = json_array_get_object_element (
+    json_object_get_array_member (json_node_get_object (node), "participants"), 0);
+  JsonArray *tracks = json_object_get_array_member (p, "tracks");
+  g_assert_cmpuint (json_array_get_length (tracks), ==, 2);
+  JsonObject *cam = json_array_get_object_element (tracks, 0);
+  g_assert_cmpstr (json_object_get_string_member (cam, "id"), ==, "s1/cam");
+  g_assert_cmpstr (json_object_get_string_member (cam, "kind"), ==, "video");
+  g_assert_cmpstr (json_object_get_string_member (cam, "state"), ==, "pending");
+  JsonObject *err = json_object_get_object_member (cam, "error");
+  g_assert_cmpstr (json_object_get_string_member (err, "code"), ==, "not_found_track_error");
+  g_assert_cmpstr (json_object_get_string_member (err, "message"), ==, "no such track");
+  JsonObject *mic = json_array_get_object_element (tracks, 1);
+  g_assert_cmpstr (json_object_get_string_member (mic, "state"), ==, "failed");
+
+  reel_recording_set_track_state (rec, "Bob", "s1/cam", "video", NULL, NULL, NULL);
+  reel_recording_add_track (rec, "Bob", "s1/cam-1", "video");
+  g_autoptr (JsonNode) after = reel_recording_to_json (rec);
+  p = json_array_get_object_element (
+    json_object_get_array_member (json_node_get_object (after), "participants"), 0);
+  tracks = json_object_get_array_member (p, "tracks");
+  g_assert_cmpuint (json_array_get_length (tracks), ==, 2);
+  JsonObject *live = json_array_get_object_element (tracks, 1);
+  g_assert_cmpstr (json_object_get_string_member (live, "state"), ==, "live");
+  g_assert_false (json_object_has_member (live, "error"));
+}
+
 static void
 test_ids (void)
 {
@@ -126,6 +165,7 @@ main (int argc, char **argv)
   g_test_add_func ("/recording/transitions", test_transitions);
   g_test_add_func ("/recording/lifecycle", test_lifecycle_stamps);
   g_test_add_func ("/recording/json", test_json_shape);
+  g_test_add_func ("/recording/track-state", test_track_state);
   g_test_add_func ("/recording/ids", test_ids);
   g_test_add_func ("/recording/bearer", test_bearer);
   return g_test_run ();

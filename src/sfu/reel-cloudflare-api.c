@@ -1,0 +1,325 @@
+/* reel-cloudflare-api.c: Realtime API bodies in and out, no I/O. */
+#include "sfu/reel-cloudflare-api.h"
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#define MAX_ITEMS 4096
+#define MAX_DEPTH 64
+
+static void
+track_result_free (ReelCfTrackResult *t)
+{
+  g_free (t->session_id);
+  g_free (t->track_name);
+  g_free (t->mid);
+  g_free (t->error_code);
+  g_free (t->error_description);
+  g_free (t);
+}
+
+void
+reel_cf_response_free (ReelCfResponse *response)
+{
+  if (response == NULL)
+    return;
+  g_free (response->error_code);
+  g_free (response->error_description);
+  g_free (response->sdp_type);
+  g_free (response->sdp);
+  g_ptr_array_unref (response->tracks);
+  g_free (response);
+}
+
+/* Returns: (transfer full) (nullable): member @name if it is a string */
+static char *
+string_member (JsonObject *obj, const char *name)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return g_strdup (json_node_get_string (node));
+}
+
+static JsonObject *
+object_member (JsonObject *obj, const char *name)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+}
+
+/* json-glib recurses once per nesting level and stops strings at NUL: bound the
+ * depth and refuse NUL and invalid UTF-8 before it parses anything. */
+static gboolean
+text_is_sane (const char *body, gsize length)
+{
+  guint depth = 0;
+  gboolean in_string = FALSE;
+  if (memchr (body, '\0', length) != NULL || !g_utf8_validate_len (body, length, NULL))
+    return FALSE;
+  for (gsize i = 0; i < length; i++) {
+    char c = body[i];
+    if (in_string) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_string = FALSE;
+    } else if (c == '"') {
+      in_string = TRUE;
+    } else if (c == '{' || c == '[') {
+      if (++depth > MAX_DEPTH)
+        return FALSE;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      depth--;
+    }
+  }
+  return TRUE;
+}
+
+/* Returns: (transfer full) (nullable): the root object of @body */
+static JsonObject *
+parse_object (const char *body, gsize length)
+{
+  if (body == NULL || length == 0 || length > G_MAXSSIZE || !text_is_sane (body, length))
+    return NULL;
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, body, (gssize) length, NULL))
+    return NULL;
+  JsonNode *root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return NULL;
+  return json_object_ref (json_node_get_object (root));
+}
+
+static ReelCfTrackResult *
+parse_track (JsonObject *o)
+{
+  ReelCfTrackResult *t = g_new0 (ReelCfTrackResult, 1);
+  t->session_id = string_member (o, "sessionId");
+  t->track_name = string_member (o, "trackName");
+  t->mid = string_member (o, "mid");
+  t->error_code = string_member (o, "errorCode");
+  t->error_description = string_member (o, "errorDescription");
+  return t;
+}
+
+/**
+ * reel_cf_response_parse:
+ * @body: (array length=length) (nullable): the response body
+ * Returns: (transfer full) (nullable): the response
+ */
+ReelCfResponse *
+reel_cf_response_parse (const char *body, gsize length)
+{
+  g_autoptr (JsonObject) root = parse_object (body, length);
+  if (root == NULL)
+    return NULL;
+  ReelCfResponse *r = g_new0 (ReelCfResponse, 1);
+  r->tracks = g_ptr_array_new_with_free_func ((GDestroyNotify) track_result_free);
+  r->error_code = string_member (root, "errorCode");
+  r->error_description = string_member (root, "errorDescription");
+  JsonNode *renegotiate = json_object_get_member (root, "requiresImmediateRenegotiation");
+  r->requires_renegotiation = renegotiate != NULL && JSON_NODE_HOLDS_VALUE (renegotiate) &&
+                              json_node_get_value_type (renegotiate) == G_TYPE_BOOLEAN &&
+                              json_node_get_boolean (renegotiate);
+  JsonObject *sd = object_member (root, "sessionDescription");
+  if (sd != NULL) {
+    r->sdp_type = string_member (sd, "type");
+    r->sdp = string_member (sd, "sdp");
+  }
+  JsonNode *tracks = json_object_get_member (root, "tracks");
+  JsonArray *array = tracks != NULL && JSON_NODE_HOLDS_ARRAY (tracks) ? json_node_get_array (tracks) : NULL;
+  for (guint i = 0; array != NULL && i < json_array_get_length (array) && i < MAX_ITEMS; i++) {
+    JsonNode *item = json_array_get_element (array, i);
+    if (JSON_NODE_HOLDS_OBJECT (item))
+      g_ptr_array_add (r->tracks, parse_track (json_node_get_object (item)));
+  }
+  return r;
+}
+
+/**
+ * reel_cf_parse_session_id:
+ * @body: (array length=length) (nullable): a sessions/new answer
+ * Returns: (transfer full) (nullable): its non-empty sessionId
+ */
+char *
+reel_cf_parse_session_id (const char *body, gsize length)
+{
+  g_autoptr (JsonObject) root = parse_object (body, length);
+  g_autofree char *id = root ? string_member (root, "sessionId") : NULL;
+  if (id == NULL || id[0] == '\0' || strlen (id) > 256)
+    return NULL;
+  /* it goes into URL paths */
+  for (const char *p = id; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.')
+      return NULL;
+  return g_steal_pointer (&id);
+}
+
+static gboolean
+is_transient (const char *code)
+{
+  static const char *const transient[] = {
+    "retryable_transient_error", "temporarily_unavailable_error", "transport_unavailable_error",
+    "backend_error", "internal_error", NULL
+  };
+  return code != NULL && g_strv_contains (transient, code);
+}
+
+/**
+ * reel_cf_classify_track:
+ * @error_code: (nullable): an item's errorCode
+ * Returns: what to do about that item
+ */
+ReelCfVerdict
+reel_cf_classify_track (const char *error_code)
+{
+  if (error_code == NULL)
+    return REEL_CF_OK;
+  if (g_str_equal (error_code, "not_found_track_error") || g_str_equal (error_code, "empty_track_error"))
+    return REEL_CF_TRACK_NOT_READY;
+  if (is_transient (error_code))
+    return REEL_CF_RETRY;
+  return REEL_CF_FAILED;
+}
+
+/**
+ * reel_cf_classify:
+ * @status: the HTTP status, 0 when no answer came
+ * @response: (nullable): the parsed body
+ * Returns: what to do about the whole request
+ */
+ReelCfVerdict
+reel_cf_classify (guint status, const ReelCfResponse *response)
+{
+  const char *code = response ? response->error_code : NULL;
+  if (status == 0)
+    return REEL_CF_RETRY;
+  if (status == 401 || g_strcmp0 (code, "unauthorized") == 0)
+    return REEL_CF_UNAUTHORIZED;
+  if (status == 410)
+    return REEL_CF_SESSION_GONE;
+  /* 425: the session is not connected yet; 406: overlapping mutations; 429: rate */
+  if (status == 425 || status == 406 || status == 429 || status >= 500 || is_transient (code))
+    return REEL_CF_RETRY;
+  if (status == 404 || g_strcmp0 (code, "not_found") == 0)
+    return REEL_CF_NOT_FOUND;
+  if (g_strcmp0 (code, "session_error") == 0)
+    return REEL_CF_SESSION_GONE;
+  if (status >= 200 && status < 300 && code == NULL)
+    return REEL_CF_OK;
+  return REEL_CF_FAILED;
+}
+
+/* Returns: the end of the line starting at @p (its \r\n or \n, or the NUL) */
+static const char *
+line_end (const char *p)
+{
+  const char *nl = strchr (p, '\n');
+  const char *end = nl ? nl : p + strlen (p);
+  if (end > p && end[-1] == '\r')
+    end--;
+  return end;
+}
+
+/**
+ * reel_cf_sdp_mid_kind:
+ * @sdp: an SDP text
+ * @mid: a mid
+ * Returns: (transfer none) (nullable): "audio", "video" or %NULL
+ */
+const char *
+reel_cf_sdp_mid_kind (const char *sdp, const char *mid)
+{
+  const char *kind = NULL;
+  gsize mid_len = strlen (mid);
+  for (const char *p = sdp; p != NULL && *p != '\0';) {
+    const char *end = line_end (p);
+    gsize len = (gsize) (end - p);
+    if (len >= 2 && p[0] == 'm' && p[1] == '=')
+      kind = (len >= 7 && strncmp (p + 2, "audio", 5) == 0) ? "audio"
+           : (len >= 7 && strncmp (p + 2, "video", 5) == 0) ? "video" : NULL;
+    else if (len == 6 + mid_len && strncmp (p, "a=mid:", 6) == 0 && strncmp (p + 6, mid, mid_len) == 0)
+      return kind;
+    const char *nl = strchr (p, '\n');
+    p = nl ? nl + 1 : NULL;
+  }
+  return NULL;
+}
+
+static char *
+object_to_string (JsonObject *o)
+{
+  g_autoptr (JsonNode) node = json_node_alloc ();
+  json_node_init_object (node, o);
+  json_object_unref (o);
+  return json_to_string (node, FALSE);
+}
+
+/**
+ * reel_cf_tracks_new_body:
+ * @session_ids: (array length=n): publishers' sessions
+ * @track_names: (array length=n): their track names
+ * @simulcast_rid: (nullable): the layer to prefer
+ * Returns: (transfer full): {"tracks": [{location: remote, sessionId, trackName, simulcast?}]}
+ */
+char *
+reel_cf_tracks_new_body (const char *const *session_ids, const char *const *track_names, guint n,
+                         const char *simulcast_rid)
+{
+  JsonArray *tracks = json_array_sized_new (n);
+  for (guint i = 0; i < n; i++) {
+    JsonObject *t = json_object_new ();
+    json_object_set_string_member (t, "location", "remote");
+    json_object_set_string_member (t, "sessionId", session_ids[i]);
+    json_object_set_string_member (t, "trackName", track_names[i]);
+    if (simulcast_rid != NULL) {
+      /* asciibetical: the lowest RID is the most wanted, and the fallback when the
+       * preferred layer stops */
+      JsonObject *s = json_object_new ();
+      json_object_set_string_member (s, "preferredRid", simulcast_rid);
+      json_object_set_string_member (s, "priorityOrdering", "asciibetical");
+      json_object_set_string_member (s, "ridNotAvailable", "asciibetical");
+      json_object_set_object_member (t, "simulcast", s);
+    }
+    json_array_add_object_element (tracks, t);
+  }
+  JsonObject *body = json_object_new ();
+  json_object_set_array_member (body, "tracks", tracks);
+  return object_to_string (body);
+}
+
+/**
+ * reel_cf_renegotiate_body:
+ * Returns: (transfer full): {"sessionDescription": {"type": "answer", "sdp": ...}}
+ */
+char *
+reel_cf_renegotiate_body (const char *answer_sdp)
+{
+  JsonObject *sd = json_object_new ();
+  json_object_set_string_member (sd, "type", "answer");
+  json_object_set_string_member (sd, "sdp", answer_sdp);
+  JsonObject *body = json_object_new ();
+  json_object_set_object_member (body, "sessionDescription", sd);
+  return object_to_string (body);
+}
+
+/**
+ * reel_cf_close_body:
+ * @mids: (array length=n): our mids to close
+ * Returns: (transfer full): {"tracks": [{mid}], "force": true}
+ */
+char *
+reel_cf_close_body (const char *const *mids, guint n)
+{
+  JsonArray *tracks = json_array_sized_new (n);
+  for (guint i = 0; i < n; i++) {
+    JsonObject *t = json_object_new ();
+    json_object_set_string_member (t, "mid", mids[i]);
+    json_array_add_object_element (tracks, t);
+  }
+  JsonObject *body = json_object_new ();
+  json_object_set_array_member (body, "tracks", tracks);
+  json_object_set_boolean_member (body, "force", TRUE);
+  return object_to_string (body);
+}
