@@ -22,6 +22,11 @@ void reel_log_set_level (GLogLevelFlags min_level);
 /* Parses "error", "warning", "info" or "debug". */
 gboolean reel_log_level_from_string (const char *name, GLogLevelFlags *level);
 
+/* Names the room of @recording_id: from now on every message carrying
+ * REEL_RECORDING_ID=@recording_id (reel's and GStreamer's) also carries
+ * REEL_ROOM=@room. @room must hold no secret. Thread-safe. */
+void reel_log_set_room (const char *recording_id, const char *room);
+
 #define reel_log_recording(level, recording_id, ...) \
   g_log_structured (G_LOG_DOMAIN, level, \
                     "REEL_RECORDING_ID", (recording_id), \

@@ -80,6 +80,8 @@ reel_job_manager_attach_store (ReelJobManager *self, ReelStore *store, GError **
     g_ptr_array_add (self->recordings, reel_recording_ref (rec));
     if (!reel_recording_state_is_active (rec->state) && rec->state != REEL_RECORDING_SCHEDULED)
       continue;
+    g_autofree char *room = reel_recording_spec_room_label (rec->spec);
+    reel_log_set_room (rec->id, room);
     reel_recording_mark_interrupted (rec, g_get_real_time ());
     reel_log_recording (G_LOG_LEVEL_WARNING, rec->id, "recording %s was interrupted (reeld stopped "
                         "while it ran); %u file(s) kept", rec->id, rec->artifacts->len);

@@ -136,6 +136,56 @@ reel_redact_stream_url (const char *url)
   return g_strdup_printf ("%.*s/***", (int) (last - url), url);
 }
 
+/* scheme://host[:port]/path of @url: no user info, query or fragment. */
+static char *
+url_without_secrets (const char *url)
+{
+  g_autoptr (GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  if (uri == NULL)
+    return NULL;
+  return g_uri_join (G_URI_FLAGS_NONE, g_uri_get_scheme (uri), NULL, g_uri_get_host (uri),
+                     g_uri_get_port (uri), g_uri_get_path (uri), NULL, NULL);
+}
+
+/**
+ * reel_recording_spec_room_label:
+ * Returns: (transfer full): "provider:address#room", without secrets
+ */
+char *
+reel_recording_spec_room_label (const ReelRecordingSpec *spec)
+{
+  GString *label = g_string_new (reel_provider_to_string (spec->room->provider));
+  JsonNode *node = spec->room->public_json;
+  JsonObject *room = node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+  if (room == NULL)
+    return g_string_free (label, FALSE);
+  const char *sep = ":";
+  /* the address: the SFU's URL, or the app for a hosted service */
+  static const char *const addresses[] = { "url", "app_id" };
+  for (gsize i = 0; i < G_N_ELEMENTS (addresses); i++) {
+    JsonNode *member = json_object_get_member (room, addresses[i]);
+    if (member == NULL || !JSON_NODE_HOLDS_VALUE (member) ||
+        json_node_get_value_type (member) != G_TYPE_STRING)
+      continue;
+    g_autofree char *value = g_str_equal (addresses[i], "url")
+                                 ? url_without_secrets (json_node_get_string (member))
+                                 : g_strdup (json_node_get_string (member));
+    if (value != NULL) {
+      g_string_append_printf (label, "%s%s", sep, value);
+      sep = "#";
+    }
+  }
+  JsonNode *number = json_object_get_member (room, "room");
+  if (number != NULL && JSON_NODE_HOLDS_VALUE (number)) {
+    GType type = json_node_get_value_type (number);
+    if (type == G_TYPE_INT64)
+      g_string_append_printf (label, "%s%" G_GINT64_FORMAT, sep, json_node_get_int (number));
+    else if (type == G_TYPE_STRING)
+      g_string_append_printf (label, "%s%s", sep, json_node_get_string (number));
+  }
+  return g_string_free (label, FALSE);
+}
+
 ReelRecordingPatch *
 reel_recording_patch_new (void)
 {

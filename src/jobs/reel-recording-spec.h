@@ -55,6 +55,13 @@ void reel_output_spec_free (ReelOutputSpec *spec);
 ReelRecordingSpec *reel_recording_spec_new (void);
 void reel_recording_spec_free (ReelRecordingSpec *spec);
 
+/* The room's identity for logs (journal field REEL_ROOM): the provider, then the
+ * room's address without secrets: "janus:http://host:8088/janus#1234",
+ * "cloudflare:<app_id>", "orange:https://meet.example#room", "synthetic". URLs lose
+ * their user info, query and fragment; pins, secrets and tokens never appear.
+ * Returns: (transfer full) */
+char *reel_recording_spec_room_label (const ReelRecordingSpec *spec);
+
 /* Returns: (transfer full): @url with its stream key (the last path segment and any
  * query) replaced by "***", for logs and API answers. */
 char *reel_redact_stream_url (const char *url);

@@ -9,7 +9,12 @@ One recording with a file and an RTMP output to a closed port; the entries carry
 REEL_RECORDING_ID=<its id> (what `journalctl REEL_RECORDING_ID=…` selects) tell its
 story: created, started, the RTMP failure with REEL_OUTPUT=out_1, GStreamer's own
 warning about it (GLIB_DOMAIN=GStreamer, GST_CATEGORY, the same REEL_* fields),
-finished. The stream key appears in no entry.
+finished. The stream key appears in no entry. Every entry of the story, GStreamer's
+too, names its room in REEL_ROOM ("synthetic").
+
+A Janus recording whose SFU is unreachable, with a pin and a room secret: its entries
+carry REEL_ROOM=janus:http://127.0.0.1:PORT/janus#1234 (what `journalctl REEL_ROOM=…`
+selects) and no secret appears in any entry.
 """
 
 import os
@@ -86,9 +91,11 @@ class JournalTest(rt.ReelTestCase):
     def story(self, rec_id):
         return [e for e in self.entries if e.get("REEL_RECORDING_ID") == rec_id]
 
-    def test_one_recordings_story(self):
-        d = rt.ReelDaemon(self, config={"api": {"listen": "127.0.0.1:%d" % rt.free_port()},
-                                        "rtmp": {"retry_initial_ms": 300}}, start=False)
+    def start_reeld(self, config=None):
+        """reeld with its stderr on the journal's stdout socket; returns (daemon, process)."""
+        cfg = {"api": {"listen": "127.0.0.1:%d" % rt.free_port()}}
+        cfg.update(config or {})
+        d = rt.ReelDaemon(self, config=cfg, start=False)
         port = int(d.sections["api"]["listen"].rsplit(":", 1)[1])
         err = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         err.connect(JOURNAL + "/stdout")
@@ -101,6 +108,10 @@ class JournalTest(rt.ReelTestCase):
         self.addCleanup(lambda: proc.poll() is None and (proc.terminate(), proc.wait(30)))
         d.host, d.port = "127.0.0.1", port
         rt.wait_for(lambda: rt.port_open(port), 20, what="reeld listening")
+        return d, proc
+
+    def test_one_recordings_story(self):
+        d, proc = self.start_reeld({"rtmp": {"retry_initial_ms": 300}})
         url = "rtmp://127.0.0.1:%d/live/%s" % (rt.free_port(), KEY)
         rec = d.create(rt.recording_body([rt.participant("Alice", "#ff0000", 440)],
                                          [{"type": "file", "format": "mkv"}, {"type": "rtmp", "url": url}],
@@ -128,6 +139,27 @@ class JournalTest(rt.ReelTestCase):
         others = [e for e in self.entries if e.get("REEL_RECORDING_ID") not in (None, rid)]
         self.assertEqual(others, [])
         self.assertFalse([e for e in self.entries if KEY in repr(e)], "stream key in the journal")
+        self.assertEqual({e.get("REEL_ROOM") for e in story}, {"synthetic"})
+        self.assertTrue(gst)
+
+    def test_room_field(self):
+        d, proc = self.start_reeld()
+        sfu_port = rt.free_port()
+        sfu = "http://127.0.0.1:%d/janus" % sfu_port
+        rec = d.create({"room": {"provider": "janus", "url": sfu, "room": 1234,
+                                 "pin": "pin-s3cret", "secret": "room-s3cret"},
+                        "outputs": [{"type": "file", "format": "mkv"}], "max_duration_s": 60})
+        rid = rec["id"]
+        d.wait_state(rid, "failed", timeout=30)
+        proc.terminate()
+        self.assertEqual(proc.wait(30), 0)
+        time.sleep(0.5)
+        self.stop_reading()
+        story = self.story(rid)
+        self.assertTrue(any("created" in e.get("MESSAGE", "") for e in story), story)
+        want = "janus:http://127.0.0.1:%d/janus#1234" % sfu_port
+        self.assertEqual({e.get("REEL_ROOM") for e in story}, {want})
+        self.assertFalse([e for e in self.entries if "s3cret" in repr(e)], "a secret in the journal")
 
 
 def main():
