@@ -43,15 +43,28 @@ fit_in_cell (gint cell_x, gint cell_y, gint cell_w, gint cell_h,
 }
 
 /**
- * reel_layout_grid:
- * @rects: (out caller-allocates) (array length=n_tiles): the tiles
+ * reel_layout_fit:
+ * @out: (out caller-allocates): the picture's place in @cell
  * Returns: %TRUE on success
  */
 gboolean
-reel_layout_grid (guint n_tiles, gint canvas_w, gint canvas_h,
-                  gint src_aspect_num, gint src_aspect_den, ReelRect *rects)
+reel_layout_fit (const ReelRect *cell, gint src_aspect_num, gint src_aspect_den, ReelRect *out)
 {
-  if (canvas_w < 2 || canvas_h < 2 || src_aspect_num <= 0 || src_aspect_den <= 0)
+  if (cell->width < 2 || cell->height < 2 || src_aspect_num <= 0 || src_aspect_den <= 0)
+    return FALSE;
+  fit_in_cell (cell->x, cell->y, cell->width, cell->height, src_aspect_num, src_aspect_den, out);
+  return TRUE;
+}
+
+/**
+ * reel_layout_grid_cells:
+ * @cells: (out caller-allocates) (array length=n_tiles): the cells
+ * Returns: %TRUE on success
+ */
+gboolean
+reel_layout_grid_cells (guint n_tiles, gint canvas_w, gint canvas_h, ReelRect *cells)
+{
+  if (canvas_w < 2 || canvas_h < 2)
     return FALSE;
   if (n_tiles == 0)
     return TRUE;
@@ -67,7 +80,26 @@ reel_layout_grid (guint n_tiles, gint canvas_w, gint canvas_h,
     gint x1 = col + 1 == cols ? canvas_w : round_down_even ((gint64) canvas_w * (col + 1) / cols);
     gint y0 = round_down_even ((gint64) canvas_h * row / rows);
     gint y1 = row + 1 == rows ? canvas_h : round_down_even ((gint64) canvas_h * (row + 1) / rows);
-    fit_in_cell (x0, y0, x1 - x0, y1 - y0, src_aspect_num, src_aspect_den, &rects[i]);
+    cells[i] = (ReelRect) { x0, y0, x1 - x0, y1 - y0 };
   }
+  return TRUE;
+}
+
+/**
+ * reel_layout_grid:
+ * @rects: (out caller-allocates) (array length=n_tiles): the tiles
+ * Returns: %TRUE on success
+ */
+gboolean
+reel_layout_grid (guint n_tiles, gint canvas_w, gint canvas_h,
+                  gint src_aspect_num, gint src_aspect_den, ReelRect *rects)
+{
+  if (src_aspect_num <= 0 || src_aspect_den <= 0)
+    return FALSE;
+  g_autofree ReelRect *cells = g_new0 (ReelRect, MAX (n_tiles, 1));
+  if (!reel_layout_grid_cells (n_tiles, canvas_w, canvas_h, cells))
+    return FALSE;
+  for (guint i = 0; i < n_tiles; i++)
+    reel_layout_fit (&cells[i], src_aspect_num, src_aspect_den, &rects[i]);
   return TRUE;
 }

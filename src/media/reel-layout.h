@@ -20,6 +20,16 @@ typedef struct {
 gboolean reel_layout_grid (guint n_tiles, gint canvas_w, gint canvas_h,
                            gint src_aspect_num, gint src_aspect_den, ReelRect *rects);
 
+/* The grid's cells (the same grid as reel_layout_grid(), unfitted).
+ * Returns: %FALSE when the canvas cannot hold @n_tiles cells. */
+gboolean reel_layout_grid_cells (guint n_tiles, gint canvas_w, gint canvas_h, ReelRect *cells);
+
+/* Fits a picture of display aspect @src_aspect_num:@src_aspect_den in @cell,
+ * centred, with even sizes and offsets.
+ * Returns: %FALSE (and leaves @out alone) when the arguments cannot make a fit. */
+gboolean reel_layout_fit (const ReelRect *cell, gint src_aspect_num, gint src_aspect_den,
+                          ReelRect *out);
+
 /* Columns and rows of the grid for @n_tiles (both 0 for 0 tiles). */
 void reel_layout_grid_shape (guint n_tiles, guint *cols, guint *rows);
 

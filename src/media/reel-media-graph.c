@@ -12,6 +12,7 @@
 #include "output/reel-pipeline-template.h"
 
 #include <gst/base/gstaggregator.h>
+#include <gst/video/video.h>
 
 GST_DEBUG_CATEGORY_STATIC (reel_media_debug);
 #define GST_CAT_DEFAULT reel_media_debug
@@ -52,6 +53,7 @@ struct _Input {
   gboolean keep_pad;          /* a base input: at stop its mixer pad stays, at EOS */
   guint participant_seq;      /* tiles are ordered by when their participant first came */
   guint seq;
+  gint aspect_num, aspect_den; /* video: display aspect from its caps; 0 = not known yet */
 };
 
 /* Streaming-thread numbers of one kind (audio or video), filled by the probe on
@@ -407,13 +409,19 @@ apply_layout (ReelMediaGraph *self)
   /* A participant keeps its place when its placeholder gives way to its video. */
   g_ptr_array_sort (self->tiles, compare_tiles);
   guint n = self->tiles->len;
-  g_autofree ReelRect *rects = g_new0 (ReelRect, MAX (n, 1));
-  if (!reel_layout_grid (n, (gint) self->width, (gint) self->height, 16, 9, rects))
+  g_autofree ReelRect *cells = g_new0 (ReelRect, MAX (n, 1));
+  if (!reel_layout_grid_cells (n, (gint) self->width, (gint) self->height, cells))
     return;
   for (guint i = 0; i < n; i++) {
     Input *in = g_ptr_array_index (self->tiles, i);
-    g_object_set (in->mixer_pad, "xpos", rects[i].x, "ypos", rects[i].y,
-                  "width", rects[i].width, "height", rects[i].height, NULL);
+    /* Each picture keeps its own shape (a phone's portrait video is pillarboxed);
+     * 16:9 until its caps are known. */
+    ReelRect r;
+    if (!reel_layout_fit (&cells[i], in->aspect_num > 0 ? in->aspect_num : 16,
+                          in->aspect_den > 0 ? in->aspect_den : 9, &r))
+      r = cells[i];
+    g_object_set (in->mixer_pad, "xpos", r.x, "ypos", r.y, "width", r.width, "height", r.height,
+                  NULL);
   }
   GST_INFO ("%s: layout grid with %u tiles", self->name, n);
 }
@@ -442,6 +450,94 @@ reel_media_synthetic_source_new (ReelMediaKind kind, guint32 rgb, double tone_hz
   return gst_parse_bin_from_description (desc, TRUE, NULL);
 }
 
+/* The display aspect ratio of raw video caps. */
+static gboolean
+aspect_of_caps (GstCaps *caps, gint *num, gint *den)
+{
+  GstVideoInfo vi;
+  if (caps == NULL || !gst_video_info_from_caps (&vi, caps) || vi.width <= 0 || vi.height <= 0)
+    return FALSE;
+  guint n, d;
+  if (!gst_video_calculate_display_ratio (&n, &d, vi.width, vi.height, vi.par_n > 0 ? vi.par_n : 1,
+                                          vi.par_d > 0 ? vi.par_d : 1, 1, 1) ||
+      n == 0 || d == 0 || n > G_MAXINT || d > G_MAXINT)
+    return FALSE;
+  *num = (gint) n;
+  *den = (gint) d;
+  return TRUE;
+}
+
+/* What the caps probe of a video track knows; the graph may be gone by the time
+ * the track's pad is. */
+typedef struct {
+  GWeakRef graph;
+  char *track_id;
+  guint seq;
+  gint num, den;
+} TrackShape;
+
+static void
+track_shape_free (gpointer data)
+{
+  TrackShape *t = data;
+  g_weak_ref_clear (&t->graph);
+  g_free (t->track_id);
+  g_free (t);
+}
+
+static gboolean
+aspect_changed_on_main (gpointer data)
+{
+  TrackShape *t = data;
+  g_autoptr (ReelMediaGraph) graph = g_weak_ref_get (&t->graph);
+  Input *in = graph != NULL ? g_hash_table_lookup (graph->inputs, t->track_id) : NULL;
+  if (in != NULL && in->seq == t->seq && !in->removing &&
+      (in->aspect_num != t->num || in->aspect_den != t->den)) {
+    in->aspect_num = t->num;
+    in->aspect_den = t->den;
+    GST_INFO ("%s: track %s is %d:%d", graph->name, in->track_id, t->num, t->den);
+    apply_layout (graph);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+/* Streaming thread: a video track's caps give its display aspect ratio, which
+ * the main loop turns into its tile's shape. */
+static GstPadProbeReturn
+video_caps_seen (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  GstEvent *ev = GST_PAD_PROBE_INFO_EVENT (info);
+  if (GST_EVENT_TYPE (ev) != GST_EVENT_CAPS)
+    return GST_PAD_PROBE_OK;
+  GstCaps *caps;
+  gst_event_parse_caps (ev, &caps);
+  const TrackShape *t = data;
+  TrackShape *change = g_new0 (TrackShape, 1);
+  if (!aspect_of_caps (caps, &change->num, &change->den)) {
+    g_free (change);
+    return GST_PAD_PROBE_OK;
+  }
+  g_autoptr (GObject) graph = g_weak_ref_get ((GWeakRef *) &t->graph);
+  g_weak_ref_init (&change->graph, graph);
+  change->track_id = g_strdup (t->track_id);
+  change->seq = t->seq;
+  g_idle_add_full (G_PRIORITY_HIGH, aspect_changed_on_main, change, track_shape_free);
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+follow_video_shape (ReelMediaGraph *self, Input *in)
+{
+  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (in->src);
+  aspect_of_caps (caps, &in->aspect_num, &in->aspect_den);
+  TrackShape *t = g_new0 (TrackShape, 1);
+  g_weak_ref_init (&t->graph, self);
+  t->track_id = g_strdup (in->track_id);
+  t->seq = in->seq;
+  gst_pad_add_probe (in->src, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, video_caps_seen, t,
+                     track_shape_free);
+}
+
 static gboolean
 link_input (ReelMediaGraph *self, Input *in, GError **error)
 {
@@ -457,6 +553,7 @@ link_input (ReelMediaGraph *self, Input *in, GError **error)
   }
   g_hash_table_insert (self->inputs, in->track_id, in);
   if (in->kind == REEL_MEDIA_KIND_VIDEO) {
+    follow_video_shape (self, in);
     g_ptr_array_add (self->tiles, in);
     apply_layout (self);
   }

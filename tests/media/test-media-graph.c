@@ -308,6 +308,49 @@ test_failing_and_late_outputs (Fixture *f, gconstpointer data)
   g_assert_cmpfloat (d, >, 0.5);
 }
 
+/* Mixer pads of the video tiles whose picture is taller than wide. */
+static guint
+count_portrait_tiles (Fixture *f)
+{
+  g_autoptr (GstElement) mixer =
+      gst_bin_get_by_name (GST_BIN (reel_media_graph_get_pipeline (f->graph)), "mix-video");
+  guint n = 0;
+  for (GList *l = GST_ELEMENT (mixer)->sinkpads; l != NULL; l = l->next) {
+    gint w = 0, h = 0;
+    g_object_get (l->data, "width", &w, "height", &h, NULL);
+    n += h > w;
+  }
+  return n;
+}
+
+/* A phone held upright: its tile keeps the portrait shape (pillarboxed), and
+ * follows when the same track turns to landscape. */
+static void
+test_portrait_tile (Fixture *f, gconstpointer data)
+{
+  g_autofree char *mkv = add_file_output (f, "out_0", "mkv");
+  add_participant (f, "p1", 0xff0000, 440);
+  start_and_wait (f);
+  g_autoptr (GError) error = NULL;
+  GstElement *v = gst_parse_bin_from_description (
+      "videotestsrc is-live=true pattern=solid-color foreground-color=0xff00ff00 "
+      "! video/x-raw,format=I420,width=180,height=320,framerate=30/1 ! capsfilter name=shape",
+      TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_true (reel_media_graph_add_track (f->graph, "p2", "p2-video", REEL_MEDIA_KIND_VIDEO,
+                                             v, &error));
+  run_for (f, 600);
+  g_assert_cmpuint (count_portrait_tiles (f), ==, 1);
+  g_autoptr (GstElement) shape = gst_bin_get_by_name (GST_BIN (v), "shape");
+  g_autoptr (GstCaps) landscape = gst_caps_from_string (
+      "video/x-raw,format=I420,width=320,height=180,framerate=30/1");
+  g_object_set (shape, "caps", landscape, NULL);
+  run_for (f, 600);
+  g_assert_cmpuint (count_portrait_tiles (f), ==, 0);
+  stop_and_wait (f);
+  g_assert_cmpuint (f->finished_outputs->len, ==, 1);
+}
+
 /* Stop while tracks are still starting (their first buffers meet released mixer
  * pads): the recording finishes, it does not fail. */
 static void
@@ -350,6 +393,8 @@ main (int argc, char **argv)
   g_test_add ("/media/failing-and-late-outputs", Fixture, NULL, fixture_setup,
               test_failing_and_late_outputs, fixture_teardown);
   g_test_add ("/media/late-base-inputs", Fixture, NULL, fixture_setup, test_late_base_inputs,
+              fixture_teardown);
+  g_test_add ("/media/portrait-tile", Fixture, NULL, fixture_setup, test_portrait_tile,
               fixture_teardown);
   g_test_add ("/media/stop-right-after-join", Fixture, NULL, fixture_setup,
               test_stop_right_after_join, fixture_teardown);

@@ -110,6 +110,40 @@ test_rejects_bad_arguments (void)
   g_assert_true (reel_layout_grid (0, 1280, 720, 16, 9, NULL));
 }
 
+/* Each picture keeps its own shape inside its cell. */
+static void
+test_fit (void)
+{
+  ReelRect cell = { 640, 360, 640, 360 }, r;
+  g_assert_true (reel_layout_fit (&cell, 9, 16, &r)); /* a phone held upright */
+  g_assert_cmpint (r.height, ==, 360);
+  g_assert_cmpint (r.width, ==, 202);
+  g_assert_cmpint (r.x, ==, 640 + 218);
+  g_assert_cmpint (r.y, ==, 360);
+  g_assert_true (reel_layout_fit (&cell, 4, 3, &r));
+  g_assert_cmpint (r.width, ==, 480);
+  g_assert_cmpint (r.height, ==, 360);
+  g_assert_cmpint (r.x, ==, 640 + 80);
+  g_assert_true (reel_layout_fit (&cell, 16, 9, &r));
+  g_assert_cmpint (r.width, ==, 640);
+  g_assert_cmpint (r.x, ==, 640);
+  g_assert_true (reel_layout_fit (&cell, 64, 9, &r)); /* very wide: letterboxed */
+  g_assert_cmpint (r.width, ==, 640);
+  g_assert_cmpint (r.height, ==, 90);
+  g_assert_cmpint (r.y, ==, 360 + 134);
+  ReelRect tiny = { 0, 0, 1, 100 };
+  g_assert_false (reel_layout_fit (&tiny, 16, 9, &r));
+  g_assert_false (reel_layout_fit (&cell, 0, 9, &r));
+
+  ReelRect cells[3];
+  g_assert_true (reel_layout_grid_cells (3, 1280, 720, cells));
+  g_assert_cmpint (cells[2].x, ==, 0);
+  g_assert_cmpint (cells[2].y, ==, 360);
+  g_assert_cmpint (cells[2].width, ==, 640);
+  g_assert_cmpint (cells[2].height, ==, 360);
+  g_assert_false (reel_layout_grid_cells (9, 4, 4, cells));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -121,5 +155,6 @@ main (int argc, char **argv)
   g_test_add_func ("/layout/invariants", test_invariants);
   g_test_add_func ("/layout/order", test_row_major_order);
   g_test_add_func ("/layout/bad-arguments", test_rejects_bad_arguments);
+  g_test_add_func ("/layout/fit", test_fit);
   return g_test_run ();
 }
