@@ -304,6 +304,21 @@ route_recording (ReelApiServer *self, SoupServerMessage *msg, const char *method
 /* ---------- schedules ---------- */
 
 /**
+ * reel_api_server_set_config:
+ * @config: (transfer none): a reloaded configuration
+ *
+ * SIGHUP: the token and max_body_bytes of the next requests come from @config (the
+ * listening address stays).
+ */
+void
+reel_api_server_set_config (ReelApiServer *self, ReelConfig *config)
+{
+  ReelConfig *old = self->config;
+  self->config = reel_config_ref (config);
+  reel_config_unref (old);
+}
+
+/**
  * reel_api_server_set_scheduler:
  * @scheduler: (transfer none): the scheduler
  */

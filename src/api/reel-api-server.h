@@ -20,6 +20,9 @@ ReelApiServer *reel_api_server_new (ReelConfig *config, ReelJobManager *manager)
 /* Serves /v1/schedules with @scheduler (without one they answer 404). */
 void reel_api_server_set_scheduler (ReelApiServer *self, ReelScheduler *scheduler);
 
+/* SIGHUP: later requests use @config's token and body limit; the socket stays. */
+void reel_api_server_set_config (ReelApiServer *self, ReelConfig *config);
+
 /* Starts listening on [api] listen. Returns: %TRUE and the base URI in @uri. */
 gboolean reel_api_server_listen (ReelApiServer *self, char **uri, GError **error);
 

@@ -30,6 +30,21 @@ reel_job_manager_new (ReelConfig *config)
 }
 
 /**
+ * reel_job_manager_set_config:
+ * @config: (transfer none): a reloaded configuration
+ *
+ * SIGHUP: limits, defaults and the settings of recordings created from now on
+ * come from @config; running recordings keep the one they started with.
+ */
+void
+reel_job_manager_set_config (ReelJobManager *self, ReelConfig *config)
+{
+  ReelConfig *old = self->config;
+  self->config = reel_config_ref (config);
+  reel_config_unref (old);
+}
+
+/**
  * reel_job_manager_get_request_limits:
  * @limits: (out caller-allocates): filled from the config
  */

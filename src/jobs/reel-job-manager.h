@@ -24,6 +24,10 @@ ReelJobManager *reel_job_manager_new (ReelConfig *config);
  * Call once, before the first recording is created. */
 gboolean reel_job_manager_attach_store (ReelJobManager *self, ReelStore *store, GError **error);
 
+/* SIGHUP: recordings created from now on (and the limits) use @config; running
+ * recordings keep theirs. */
+void reel_job_manager_set_config (ReelJobManager *self, ReelConfig *config);
+
 /* Validated limits for request parsing, from the config. */
 void reel_job_manager_get_request_limits (ReelJobManager *self, ReelRequestLimits *limits);
 

@@ -55,6 +55,20 @@ source_drop (GSource *source)
 }
 
 /**
+ * reel_scheduler_set_config:
+ * @config: (transfer none): a reloaded configuration
+ *
+ * SIGHUP: [limits] max_schedules of the next POST comes from @config.
+ */
+void
+reel_scheduler_set_config (ReelScheduler *self, ReelConfig *config)
+{
+  ReelConfig *old = self->config;
+  self->config = reel_config_ref (config);
+  reel_config_unref (old);
+}
+
+/**
  * reel_scheduler_new:
  * @store: (nullable) (transfer none): where schedules are kept
  * Returns: (transfer full): the scheduler

@@ -30,6 +30,9 @@ typedef ReelRecordingSpec *(*ReelSpecParseFunc) (JsonNode *body, const ReelReque
 #define REEL_TYPE_SCHEDULER (reel_scheduler_get_type ())
 G_DECLARE_FINAL_TYPE (ReelScheduler, reel_scheduler, REEL, SCHEDULER, GObject)
 
+/* SIGHUP: the next schedules are checked against @config's limits. */
+void reel_scheduler_set_config (ReelScheduler *self, ReelConfig *config);
+
 /* @store: (nullable): without a store, schedules live until reeld exits
  * Returns: (transfer full) */
 ReelScheduler *reel_scheduler_new (ReelConfig *config, ReelStore *store, ReelJobManager *manager,

@@ -61,14 +61,28 @@ ReelWebhooks *
 reel_webhooks_new (const ReelWebhooksSettings *settings, ReelStore *store, ReelCurl *curl)
 {
   ReelWebhooks *self = g_object_new (REEL_TYPE_WEBHOOKS, NULL);
+  reel_webhooks_set_settings (self, settings);
+  self->store = g_object_ref (store);
+  self->curl = g_object_ref (curl);
+  return self;
+}
+
+/**
+ * reel_webhooks_set_settings:
+ * @settings: copied
+ *
+ * The next delivery attempts use @settings; one in flight finishes with the old.
+ */
+void
+reel_webhooks_set_settings (ReelWebhooks *self, const ReelWebhooksSettings *settings)
+{
+  g_free (self->url);
+  g_free (self->secret);
   self->url = g_strdup (settings->url);
   self->secret = settings->secret && settings->secret[0] ? g_strdup (settings->secret) : NULL;
   self->retry_initial_ms = MAX (settings->retry_initial_ms, 1);
   self->retry_max_ms = MAX (settings->retry_max_ms, self->retry_initial_ms);
   self->timeout_s = MAX (settings->timeout_s, 1);
-  self->store = g_object_ref (store);
-  self->curl = g_object_ref (curl);
-  return self;
 }
 
 /* ---------- timers and flushing ---------- */

@@ -40,6 +40,9 @@ G_DECLARE_FINAL_TYPE (ReelWebhooks, reel_webhooks, REEL, WEBHOOKS, GObject)
 ReelWebhooks *reel_webhooks_new (const ReelWebhooksSettings *settings, ReelStore *store,
                                  ReelCurl *curl);
 
+/* SIGHUP: the next attempts use @settings (copied). */
+void reel_webhooks_set_settings (ReelWebhooks *self, const ReelWebhooksSettings *settings);
+
 /* Starts sending what waits and whatever is queued later. */
 void reel_webhooks_start (ReelWebhooks *self);
 

@@ -28,6 +28,8 @@ typedef struct {
   GMainLoop *loop;
   ReelJobManager *manager;
   ReelScheduler *scheduler;
+  ReelApiServer *api;
+  ReelConfig *config;      /* (owned) the configuration in effect */
   ReelWebhooks *webhooks; /* (nullable) */
   const char *config_path; /* (nullable) */
   gboolean stopping;
@@ -51,9 +53,39 @@ update_status (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-/* SIGHUP: re-reads the configuration. What a running daemon can take without
- * dropping recordings is applied ([log] level); the rest needs a restart and
- * says so. An invalid file changes nothing. */
+static ReelWebhooksSettings
+webhooks_settings (ReelConfig *config)
+{
+  return (ReelWebhooksSettings) {
+    .url = config->webhooks_url,
+    .secret = config->webhooks_secret,
+    .retry_initial_ms = config->webhooks_retry_initial_ms,
+    .retry_max_ms = config->webhooks_retry_max_ms,
+    .timeout_s = config->webhooks_timeout_s,
+  };
+}
+
+/* Says which changed keys a running reeld cannot apply. */
+static void
+warn_restart_keys (ReelConfig *old, ReelConfig *new)
+{
+  if (g_strcmp0 (old->listen_host, new->listen_host) != 0 || old->listen_port != new->listen_port)
+    g_warning ("reload: [api] listen changed: takes effect at the next restart");
+  if (g_strcmp0 (old->state_db, new->state_db) != 0)
+    g_warning ("reload: [storage] state_db changed: takes effect at the next restart");
+  if ((old->webhooks_url == NULL) != (new->webhooks_url == NULL))
+    g_warning ("reload: [webhooks] url %s: the sender %s at the next restart",
+               new->webhooks_url != NULL ? "set" : "unset",
+               new->webhooks_url != NULL ? "starts" : "stops");
+}
+
+/* SIGHUP: re-reads the configuration (files, environment, credentials) and applies
+ * what a running daemon can take without dropping recordings: [log] level, [api]
+ * token and max_body_bytes, [limits], [webhooks] settings (not turning them on or
+ * off), and for recordings created from now on [media], [rtmp], [webrtc] and
+ * [storage] recordings_dir; running recordings keep their settings. [api] listen
+ * and [storage] state_db need a restart, and the log says so. An invalid file
+ * changes nothing. */
 static gboolean
 on_reload (gpointer data)
 {
@@ -64,8 +96,18 @@ on_reload (gpointer data)
   if (config == NULL)
     g_warning ("reload: configuration kept: %s", error->message);
   else {
+    warn_restart_keys (d->config, config);
     reel_log_set_level (config->log_level);
-    g_message ("reload: [log] level applied; other keys take effect at the next restart");
+    reel_api_server_set_config (d->api, config);
+    reel_job_manager_set_config (d->manager, config);
+    reel_scheduler_set_config (d->scheduler, config);
+    if (d->webhooks != NULL && config->webhooks_url != NULL) {
+      ReelWebhooksSettings settings = webhooks_settings (config);
+      reel_webhooks_set_settings (d->webhooks, &settings);
+    }
+    reel_config_unref (d->config);
+    d->config = reel_config_ref (config);
+    g_message ("reload: configuration applied (recordings already running keep theirs)");
   }
   g_autofree char *status = status_text (d);
   reel_sd_notify_ready (status);
@@ -130,13 +172,7 @@ make_webhooks (ReelConfig *config, ReelStore *store)
     return NULL;
   if (config->webhooks_secret == NULL)
     g_warning ("[webhooks] url is set without a secret: events are sent unsigned");
-  ReelWebhooksSettings settings = {
-    .url = config->webhooks_url,
-    .secret = config->webhooks_secret,
-    .retry_initial_ms = config->webhooks_retry_initial_ms,
-    .retry_max_ms = config->webhooks_retry_max_ms,
-    .timeout_s = config->webhooks_timeout_s,
-  };
+  ReelWebhooksSettings settings = webhooks_settings (config);
   g_autoptr (ReelCurl) curl = reel_curl_new ();
   return reel_webhooks_new (&settings, store, curl);
 }
@@ -206,7 +242,8 @@ main (int argc, char **argv)
   if (webhooks != NULL)
     reel_webhooks_start (webhooks);
   Daemon d = { .loop = g_main_loop_new (NULL, FALSE), .manager = manager, .scheduler = scheduler,
-               .webhooks = webhooks, .config_path = config_path };
+               .api = api, .config = reel_config_ref (config), .webhooks = webhooks,
+               .config_path = config_path };
   g_unix_signal_add (SIGTERM, on_terminate, &d);
   g_unix_signal_add (SIGINT, on_terminate, &d);
   g_unix_signal_add (SIGHUP, on_reload, &d);
@@ -218,5 +255,6 @@ main (int argc, char **argv)
   g_timeout_add_seconds (STATUS_INTERVAL_S, update_status, &d);
   g_main_loop_run (d.loop);
   g_main_loop_unref (d.loop);
+  reel_config_unref (d.config);
   return EXIT_SUCCESS;
 }

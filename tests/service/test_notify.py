@@ -135,7 +135,7 @@ class NotifyTest(rt.ReelTestCase):
         os.kill(d.pid, signal.SIGHUP)
         ns.wait("RELOADING", "1")
         rt.wait_for(lambda: (ns.drain(0.1), ns.count("READY") > n_ready)[1], 5, what="READY after reload")
-        rt.wait_for(lambda: "reload: [log] level applied" in d.log_text(), 5, what="reload logged")
+        rt.wait_for(lambda: "reload: configuration applied" in d.log_text(), 5, what="reload logged")
         # A broken file is refused; reeld keeps serving with what it has.
         d.write_config("[api]\nnot_a_key = 1\n")
         os.kill(d.pid, signal.SIGHUP)
