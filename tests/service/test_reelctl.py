@@ -60,6 +60,7 @@ class ReelctlTest(rt.ReelTestCase):
         self.assertTrue(rec["id"].startswith("rec_"))
         self.assertEqual([o["format"] for o in rec["outputs"]], ["mp4", "mkv"])
         self.d.wait_state(rec["id"], "recording", timeout=20)
+        rt.wait_for(lambda: (self.d.get(rec["id"])["outputs"][1].get("bytes") or 0) > 0, 30, what="bytes")
         listed = self.ctl_json("list")["recordings"]
         self.assertIn(rec["id"], [r["id"] for r in listed])
         table, _ = self.ctl("list")
@@ -73,9 +74,16 @@ class ReelctlTest(rt.ReelTestCase):
         self.assertEqual(self.ctl_json("show", rec["id"])["id"], rec["id"])
         stopped = self.ctl_json("stop", rec["id"])
         self.assertIn(stopped["state"], ("stopping", "finished"))
-        self.d.wait_state(rec["id"], "finished", timeout=30)
+        done = self.d.wait_state(rec["id"], "finished", timeout=30)
         _, err = self.ctl("stop", rec["id"], expect=6)
         self.assertIn("409 wrong_state", err)
+        # the MKV file plays: both streams, decodes without an error
+        path = self.d.output_path(done["outputs"][1])
+        ok, decode_err = rt.decodes_cleanly(path)
+        self.assertTrue(ok, "%s: %s" % (path, decode_err))
+        info = rt.ffprobe(path)
+        rt.video_stream(info)
+        rt.audio_stream(info)
 
     def test_where_from_environment_and_config(self):
         env = {"REEL_URL": self.url, "REEL_API_TOKEN": self.d.token}
