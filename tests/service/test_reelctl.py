@@ -77,13 +77,14 @@ class ReelctlTest(rt.ReelTestCase):
         done = self.d.wait_state(rec["id"], "finished", timeout=30)
         _, err = self.ctl("stop", rec["id"], expect=6)
         self.assertIn("409 wrong_state", err)
-        # the MKV file plays: both streams, decodes without an error
-        path = self.d.output_path(done["outputs"][1])
-        ok, decode_err = rt.decodes_cleanly(path)
-        self.assertTrue(ok, "%s: %s" % (path, decode_err))
-        info = rt.ffprobe(path)
-        rt.video_stream(info)
-        rt.audio_stream(info)
+        # both files play: both streams, decode without an error
+        for out in done["outputs"]:
+            path = self.d.output_path(out)
+            ok, decode_err = rt.decodes_cleanly(path)
+            self.assertTrue(ok, "%s: %s" % (path, decode_err))
+            info = rt.ffprobe(path)
+            rt.video_stream(info)
+            rt.audio_stream(info)
 
     def test_where_from_environment_and_config(self):
         env = {"REEL_URL": self.url, "REEL_API_TOKEN": self.d.token}
