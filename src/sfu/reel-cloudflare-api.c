@@ -15,6 +15,8 @@ track_result_free (ReelCfTrackResult *t)
   g_free (t->mid);
   g_free (t->error_code);
   g_free (t->error_description);
+  g_free (t->location);
+  g_free (t->status);
   g_free (t);
 }
 
@@ -100,6 +102,8 @@ parse_track (JsonObject *o)
   t->mid = string_member (o, "mid");
   t->error_code = string_member (o, "errorCode");
   t->error_description = string_member (o, "errorDescription");
+  t->location = string_member (o, "location");
+  t->status = string_member (o, "status");
   return t;
 }
 
@@ -154,6 +158,24 @@ reel_cf_parse_session_id (const char *body, gsize length)
     if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.')
       return NULL;
   return g_steal_pointer (&id);
+}
+
+/**
+ * reel_cf_response_publishes:
+ * @response: a GET sessions/{id} answer
+ * @track_name: a track name
+ * Returns: %TRUE if that session publishes @track_name and it is not inactive
+ */
+gboolean
+reel_cf_response_publishes (const ReelCfResponse *response, const char *track_name)
+{
+  for (guint i = 0; i < response->tracks->len; i++) {
+    ReelCfTrackResult *t = g_ptr_array_index (response->tracks, i);
+    if (g_strcmp0 (t->track_name, track_name) == 0 && g_strcmp0 (t->location, "remote") != 0 &&
+        g_strcmp0 (t->status, "inactive") != 0)
+      return TRUE;
+  }
+  return FALSE;
 }
 
 static gboolean

@@ -18,6 +18,8 @@ typedef struct {
   char *mid;                /* (nullable) our transceiver's mid, when it succeeded */
   char *error_code;         /* (nullable) set: this item failed */
   char *error_description;  /* (nullable) */
+  char *location;           /* (nullable) GET sessions/{id}: "local" | "remote" */
+  char *status;             /* (nullable) GET sessions/{id}: "active" | "inactive" | ... */
 } ReelCfTrackResult;
 
 /* A response of tracks/new, tracks/close or renegotiate, or any error body. */
@@ -51,6 +53,10 @@ ReelCfResponse *reel_cf_response_parse (const char *body, gsize length);
 
 /* The sessionId of a sessions/new answer. Returns: (transfer full) (nullable) */
 char *reel_cf_parse_session_id (const char *body, gsize length);
+
+/* Whether a GET sessions/{id} answer lists @track_name as a published track that
+ * is not inactive. */
+gboolean reel_cf_response_publishes (const ReelCfResponse *response, const char *track_name);
 
 /* Classifies an HTTP outcome: @status 0 means no answer (transport failure).
  * @response: (nullable): the parsed body */

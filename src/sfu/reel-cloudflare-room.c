@@ -8,6 +8,11 @@
  * list when it runs, so tracks added or removed meanwhile are simply picked up.
  * Every callback carries the session generation it was made for; answers for an
  * older session are dropped.
+ *
+ * A track the SFU does not have yet is not pulled again blindly (a tracks/new for
+ * it may wait for its media for seconds, holding up every other mutation): its
+ * publisher's session is read (GET, no mutation, in parallel) until it lists the
+ * track, and only then pulled.
  */
 #include "sfu/reel-cloudflare-room.h"
 
@@ -44,6 +49,9 @@ typedef struct {
   char *track_id;             /* while announced (track-added) */
   guint attempts;
   gint64 next_try;            /* monotonic µs */
+  gboolean awaited;           /* the SFU said it is not published: pulled again only once
+                               * its publisher's session lists it (probe) */
+  gboolean probing;           /* a GET of its publisher's session is in flight */
 } Track;
 
 struct _ReelCloudflareRoom {
@@ -272,7 +280,7 @@ on_http_done (guint status, GBytes *body, const GError *error, gpointer user_dat
   c->reply (self, error != NULL ? 0 : status, response, body, c->data);
 }
 
-/* @method: "POST" or "PUT"; @path: under the app; @body: (nullable) JSON */
+/* @method: "POST", "PUT" or "GET"; @path: under the app; @body: (nullable) JSON */
 static void
 api_call (ReelCloudflareRoom *self, const char *method, const char *path, const char *body,
           CfReply reply, gpointer data, GDestroyNotify destroy)
@@ -286,6 +294,10 @@ api_call (ReelCloudflareRoom *self, const char *method, const char *path, const 
   c->reply = reply;
   c->data = data;
   c->destroy = destroy;
+  if (g_str_equal (method, "GET")) {
+    reel_curl_get (self->curl, url, headers, REQUEST_TIMEOUT_MS, on_http_done, c, call_free);
+    return;
+  }
   const char *text = body ? body : "";
   reel_curl_request (self->curl, method, url, headers, text, strlen (text), REQUEST_TIMEOUT_MS,
                      on_http_done, c, call_free);
@@ -387,6 +399,7 @@ session_lost (ReelCloudflareRoom *self, const char *why)
     }
     track_unannounce (self, t);
     g_clear_pointer (&t->mid, g_free);
+    t->probing = FALSE; /* its answer is dropped with the generation */
     if (t->state == TRACK_PULLED || t->state == TRACK_PULLING) {
       t->state = TRACK_WANTED;
       t->attempts = 0;
@@ -553,6 +566,7 @@ track_refused (ReelCloudflareRoom *self, Track *t, ReelCfVerdict verdict, const 
     return;
   }
   track_retry_later (t);
+  t->awaited = verdict == REEL_CF_TRACK_NOT_READY;
   emit_state (self, t, "pending", shown_code, shown_text);
 }
 
@@ -692,6 +706,42 @@ cloudflare_answer (ReelRoom *room, const char *session_key, const char *sdp)
   send_answer (self);
 }
 
+/* ---------- probing for tracks not published yet ---------- */
+
+static void
+on_probed (ReelCloudflareRoom *self, guint status, ReelCfResponse *response, GBytes *body,
+           gpointer data)
+{
+  Track *t = g_hash_table_lookup (self->by_key, data);
+  ReelCfVerdict verdict = reel_cf_classify (status, response);
+  if (t == NULL || !t->probing)
+    return;
+  t->probing = FALSE;
+  if (fail_if_fatal (self, verdict, status, response))
+    return;
+  if (verdict == REEL_CF_OK && response != NULL) {
+    if (reel_cf_response_publishes (response, t->spec->track_name)) {
+      t->awaited = FALSE;
+      t->next_try = 0;
+    } else {
+      track_retry_later (t);
+    }
+  } else if (verdict == REEL_CF_NOT_FOUND || verdict == REEL_CF_RETRY) {
+    track_retry_later (t); /* no such session yet, or a hiccup */
+  } else {
+    t->awaited = FALSE; /* the SFU cannot tell: pull it again */
+  }
+  pump (self);
+}
+
+static void
+probe (ReelCloudflareRoom *self, Track *t)
+{
+  g_autofree char *path = g_strdup_printf ("sessions/%s", t->spec->session_id);
+  t->probing = TRUE;
+  api_call (self, "GET", path, NULL, on_probed, g_strdup (t->key), g_free);
+}
+
 /* ---------- the pump ---------- */
 
 /* Starts the next request if none is in flight: a session first, then closes,
@@ -706,12 +756,14 @@ pump (ReelCloudflareRoom *self)
   g_autoptr (GPtrArray) ready = g_ptr_array_new ();
   for (guint i = 0; i < self->tracks->len; i++) {
     Track *t = g_ptr_array_index (self->tracks, i);
-    if (t->state != TRACK_WANTED)
+    if (t->state != TRACK_WANTED || t->probing)
       continue;
-    if (t->next_try <= now)
-      g_ptr_array_add (ready, t);
-    else
+    if (t->next_try > now)
       next = MIN (next, t->next_try);
+    else if (t->awaited)
+      probe (self, t);
+    else
+      g_ptr_array_add (ready, t);
   }
   if (self->session_id == NULL) {
     if (ready->len > 0 || next != G_MAXINT64)
