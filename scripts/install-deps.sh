@@ -19,6 +19,8 @@ packages=(
   # tests/service: systemd-analyze verify, sysusers, tmpfiles; libseccomp for the sandbox;
   # jsonschema checks answers against the OpenAPI document
   systemd libseccomp2 python3-jsonschema
+  # tests/realtime: answers checked against the Realtime OpenAPI document (YAML)
+  python3-yaml
   # tests/janus: a real Janus, GStreamer publishers in Python, headless Chromium
   janus python3-gi python3-gst-1.0 gir1.2-gst-plugins-bad-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-nice-0.1
   chromium

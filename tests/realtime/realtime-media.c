@@ -7,6 +7,8 @@
 #define KEYFRAME_MIN_INTERVAL_US (300 * G_TIME_SPAN_MILLISECOND)
 
 struct _RtRewriter {
+  gatomicrefcount ref;        /* the egress pad's probe, and each guard */
+  gint live;                  /* atomic */
   GMutex lock;
   guint32 ssrc_out;
   guint pt_out;
@@ -42,9 +44,11 @@ rt_caps_media (const GstCaps *caps)
 }
 
 static void
-rewriter_free (gpointer p)
+rewriter_unref (gpointer p)
 {
   RtRewriter *rw = p;
+  if (!g_atomic_ref_count_dec (&rw->ref))
+    return;
   if (rw->destroy)
     rw->destroy (rw->user_data);
   gst_clear_caps (&rw->caps_out);
@@ -181,6 +185,7 @@ RtRewriter *
 rt_rewriter_attach (GstPad *sink, RtCapsReady ready, gpointer user_data, GDestroyNotify destroy)
 {
   RtRewriter *rw = g_new0 (RtRewriter, 1);
+  g_atomic_ref_count_init (&rw->ref);
   g_mutex_init (&rw->lock);
   do
     rw->ssrc_out = g_random_int ();
@@ -191,8 +196,29 @@ rt_rewriter_attach (GstPad *sink, RtCapsReady ready, gpointer user_data, GDestro
   gst_pad_add_probe (sink,
                      GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
                        GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
-                     rewriter_probe, rw, rewriter_free);
+                     rewriter_probe, rw, rewriter_unref);
   return rw;
+}
+
+static GstPadProbeReturn
+guard_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  RtRewriter *rw = user_data;
+  return g_atomic_int_get (&rw->live) ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+}
+
+void
+rt_rewriter_guard (RtRewriter *rw, GstPad *queue_src)
+{
+  g_atomic_ref_count_inc (&rw->ref);
+  gst_pad_add_probe (queue_src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, guard_probe, rw,
+                     rewriter_unref);
+}
+
+void
+rt_rewriter_set_live (RtRewriter *rw)
+{
+  g_atomic_int_set (&rw->live, 1);
 }
 
 GstCaps *

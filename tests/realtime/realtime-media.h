@@ -28,6 +28,14 @@ typedef void (*RtCapsReady) (gpointer user_data);
  * probe goes. */
 RtRewriter *rt_rewriter_attach (GstPad *sink, RtCapsReady ready, gpointer user_data, GDestroyNotify destroy);
 
+/* Guards a branch's queue src pad (linked to the egress pad): its buffers are dropped
+ * until rt_rewriter_set_live(). webrtcbin holds the buffers of an m-line that is not
+ * negotiated yet, with the pushing thread blocked inside it: without this guard an
+ * unanswered offer would hang whoever stops that queue. */
+void rt_rewriter_guard (RtRewriter *rw, GstPad *queue_src);
+/* The subscriber's answer covers this transceiver: let media through. */
+void rt_rewriter_set_live (RtRewriter *rw);
+
 /* (transfer full) (nullable) the caps the egress pad advertises, once known */
 GstCaps *rt_rewriter_get_caps (RtRewriter *rw);
 guint32 rt_rewriter_get_ssrc (RtRewriter *rw);

@@ -88,7 +88,7 @@ def sfu_path():
                 break
     if not path or not os.access(path, os.X_OK):
         raise RuntimeError("reel-realtime-sfu not found: set REEL_REALTIME_SFU (meson test does)")
-    return path
+    return os.path.abspath(path)
 
 
 def _close_all():
@@ -136,8 +136,8 @@ def cleanup_stale():
 
 
 class RealtimeEnv:
-    """See the module docstring. tc: a unittest.TestCase (or None): close() is
-    registered with tc.addCleanup. apps: {appId: secret} (default {"app1": "secret1"}).
+    """See the module docstring. tc: a unittest.TestCase, or its class in setUpClass,
+    or None: close() is registered with addCleanup / addClassCleanup. apps: {appId: secret} (default {"app1": "secret1"}).
     chromium: also make the Chromium namespace (needs root)."""
 
     def __init__(self, tc=None, apps=None, chromium=False, start=True, timeout=15):
@@ -159,7 +159,9 @@ class RealtimeEnv:
         self._ns_made = False
         _install_handlers()
         _live.append(self)
-        if tc is not None:
+        if isinstance(tc, type):
+            tc.addClassCleanup(self.close)  # made in setUpClass
+        elif tc is not None:
             tc.addCleanup(self.close)
         if start:
             try:
@@ -334,9 +336,11 @@ class RealtimeEnv:
         return app, self.apps[app]
 
     def gst_publisher(self, name, codec="vp8", color="#ff0000", tone_hz=440, app=None, video_track=None,
-                      audio_track=None, wait=True, timeout=20):
-        """Starts rt_publisher.py (GStreamer: solid colour + sine tone) in app (default: the
-        first). With wait, returns once the SFU receives its audio and video."""
+                      audio_track=None, keyframe_interval=None, wait=True, timeout=20):
+        """Starts rt_publisher.py (GStreamer: 640x360@30 solid colour, VP8 or H.264, + Opus
+        sine tone) in app (default: the first). Track names: NAME-video, NAME-audio unless
+        given. keyframe_interval: seconds between periodic keyframes (default 1). With
+        wait, returns once the SFU receives its audio and video."""
         app, secret = self._app(app)
         argv = [PYTHON, os.path.join(HERE, "rt_publisher.py"), "--api", self.api_url, "--app", app,
                 "--secret", secret, "--name", name, "--codec", codec, "--color", color, "--tone", str(tone_hz),
@@ -345,6 +349,8 @@ class RealtimeEnv:
             argv += ["--video-track", video_track]
         if audio_track:
             argv += ["--audio-track", audio_track]
+        if keyframe_interval:
+            argv += ["--keyframe-interval", str(keyframe_interval)]
         peer = Publisher(self, name, argv)
         if wait:
             peer.wait_media(timeout)

@@ -552,6 +552,7 @@ branch_attach (Ingress *in, Slot *slot)
   gst_bin_add (GST_BIN (sfu->pipeline), br->queue);
   g_autoptr (GstPad) queue_src = gst_element_get_static_pad (br->queue, "src");
   g_autoptr (GstPad) queue_sink = gst_element_get_static_pad (br->queue, "sink");
+  rt_rewriter_guard (slot->rw, queue_src);
   if (gst_pad_link (queue_src, slot->sink) != GST_PAD_LINK_OK)
     g_warning ("cannot link a branch to the egress pad of mid %s", slot->mid ? slot->mid : "(new)");
   gst_element_sync_state_with_parent (br->queue);
@@ -1584,6 +1585,11 @@ remote_answer_set (Op *op, const GstStructure *reply)
     return;
   }
   op->session->awaiting_answer = FALSE;
+  for (guint i = 0; i < op->session->slots->len; i++) {
+    Slot *slot = g_ptr_array_index (op->session->slots, i);
+    if (slot->announced)
+      rt_rewriter_set_live (slot->rw);
+  }
   if (op->session->connected)
     session_request_keyframes (op->session);
   g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), json_object_new ());

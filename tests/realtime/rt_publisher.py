@@ -54,7 +54,16 @@ class Publisher:
         self.api = rtapi.RealtimeApi(args.api, args.app, args.secret)
         self.loop = GLib.MainLoop()
         self.ssrcs = (random.randint(0x10000, 0x7FFFFFFF), random.randint(0x10000, 0x7FFFFFFF))
-        self.pipeline = Gst.parse_launch(pipeline_description(args, *self.ssrcs))
+        desc = pipeline_description(args, *self.ssrcs)
+        if args.keyframe_interval:
+            # keyframes only this often (and on request): late joiners then depend on
+            # keyframe requests getting through the SFU
+            frames = int(args.keyframe_interval * 30)
+            desc = desc.replace("keyframe-max-dist=30 ", "keyframe-max-dist=%d " % frames)
+            desc = desc.replace("key-int-max=30 ", "key-int-max=%d " % frames)
+            if "keyframe-max-dist=%d " % frames not in desc and "key-int-max=%d " % frames not in desc:
+                raise RuntimeError("cannot set the keyframe interval in: %s" % desc)
+        self.pipeline = Gst.parse_launch(desc)
         self.webrtc = self.pipeline.get_by_name("webrtc")
         configure_ice(self.webrtc, args.local_address)
         self.gathered = threading.Event()
@@ -183,6 +192,8 @@ def main():
     p.add_argument("--tone", type=float, default=440.0)
     p.add_argument("--width", type=int, default=640)
     p.add_argument("--height", type=int, default=360)
+    p.add_argument("--keyframe-interval", type=float, default=0,
+                   help="seconds between periodic keyframes (default: 1 s)")
     p.add_argument("--local-address", action="append", required=True)
     p.add_argument("--verbose", action="store_true")
     p.add_argument("--duration", type=float, default=0)

@@ -33,7 +33,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "janus"))
 import rtapi  # noqa: E402
 from gstutil import Gst, GstWebRTC, configure_ice, promise_wait, sdp_description, set_description  # noqa: E402
-from subscriber_probe import AUDIO_TAIL, DECODERS, VIDEO_TAIL, Stream, ssrc_to_mid  # noqa: E402
+from subscriber_probe import AUDIO_TAIL, DECODERS, VIDEO_TAIL, Probe, Stream, ssrc_to_mid  # noqa: E402
 from gi.repository import GLib  # noqa: E402
 
 T0 = time.monotonic()
@@ -178,8 +178,7 @@ class Subscriber:
             if track.type == "video":
                 track.last_rgb = data
                 if track.width is None:
-                    caps = sample.get_caps().get_structure(0)
-                    track.width, track.height = caps.get_value("width"), caps.get_value("height")
+                    track.width, track.height = Probe._decoded_size(sink)
             elif track.audio_samples < 16000 * 10:
                 import numpy as np
                 a = np.frombuffer(data, dtype="<i2")
@@ -238,6 +237,9 @@ class Subscriber:
                 mid = self._mid_of(what)
                 resp = self.api.tracks_close(self.session_id, [mid], force=True)
                 self.responses.append({"call": "tracks/close", "response": resp})
+                bad = [t for t in resp.get("tracks", []) if t.get("errorCode")]
+                if bad:
+                    raise RuntimeError("tracks/close: %s" % bad)
                 self.closed_s = now_s()
                 log("closed %s (mid %s)" % (what, mid))
             elif kind == "update":
@@ -247,6 +249,9 @@ class Subscriber:
                 resp = self.api.tracks_update(self.session_id, [{"location": "remote", "sessionId": sid,
                                                                   "trackName": other, "mid": mid}])
                 self.responses.append({"call": "tracks/update", "response": resp})
+                bad = [t for t in resp.get("tracks", []) if t.get("errorCode")]
+                if bad:
+                    raise RuntimeError("tracks/update: %s" % bad)
                 with self.lock:
                     t = self.tracks[mid]
                     t.session_id, t.track_name = sid, other
