@@ -87,6 +87,22 @@ quote (const char *s)
   return g_string_free (out, FALSE);
 }
 
+/* json-glib's parse errors quote the input: keep them valid UTF-8 and printable. */
+static char *
+printable (const char *s)
+{
+  g_autofree char *valid = g_utf8_make_valid (s, -1);
+  GString *out = g_string_new (NULL);
+  for (const char *p = valid; *p && out->len < 200; p = g_utf8_next_char (p)) {
+    gunichar c = g_utf8_get_char (p);
+    if (c < 0x20 || c == 0x7f)
+      g_string_append_c (out, '?');
+    else
+      g_string_append_unichar (out, c);
+  }
+  return g_string_free (out, FALSE);
+}
+
 /* ---------- fields ---------- */
 
 typedef enum { FIELD_ABSENT, FIELD_OK, FIELD_BAD } FieldResult;
@@ -302,7 +318,8 @@ rt_request_parse (RtRequestKind kind, const char *data, gsize size, GError **err
     }
     g_autoptr (GError) local = NULL;
     if (!json_parser_load_from_data (parser, data, (gssize) size, &local)) {
-      g_set_error (error, RT_ERROR, RT_ERROR_DECODING, "body: not JSON (%s)", local->message);
+      g_autofree char *why = printable (local->message);
+      g_set_error (error, RT_ERROR, RT_ERROR_DECODING, "body: not JSON (%s)", why);
       return NULL;
     }
   } else if (!json_parser_load_from_data (parser, "{}", -1, NULL)) {

@@ -38,7 +38,6 @@ the namespace is then deleted. Namespaces left by a run that was SIGKILLed are
 removed at the next start. REEL_TEST_KEEP=1 keeps the work folder (logs).
 """
 
-import atexit
 import contextlib
 import fcntl
 import json
@@ -67,8 +66,6 @@ KEEP = os.environ.get("REEL_TEST_KEEP") == "1"
 LISTEN_RE = re.compile(r"^listening on (http://\S+)$")
 MEDIA_RE = re.compile(r"media: session=(\S+) track=(\S+) mid=(\S+) kind=(\S+) codec=(\S+)")
 
-_live = []
-_handlers = False
 
 
 def note(msg):
@@ -89,33 +86,6 @@ def sfu_path():
     if not path or not os.access(path, os.X_OK):
         raise RuntimeError("reel-realtime-sfu not found: set REEL_REALTIME_SFU (meson test does)")
     return os.path.abspath(path)
-
-
-def _close_all():
-    for env in list(_live):
-        with contextlib.suppress(Exception):
-            env.close()
-
-
-def _install_handlers():
-    global _handlers
-    if _handlers:
-        return
-    _handlers = True
-    atexit.register(_close_all)
-    if threading.current_thread() is not threading.main_thread():
-        return
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        previous = signal.getsignal(sig)
-
-        def handler(signum, frame, previous=previous):
-            _close_all()
-            if callable(previous) and previous not in (signal.SIG_IGN, signal.SIG_DFL):
-                previous(signum, frame)
-                return
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-        signal.signal(sig, handler)
 
 
 def cleanup_stale():
@@ -157,8 +127,9 @@ class RealtimeEnv:
         self._lock = threading.Lock()
         self._closed = False
         self._ns_made = False
-        _install_handlers()
-        _live.append(self)
+        # janusenv's atexit and SIGTERM/SIGINT/SIGHUP handlers close every env in its list
+        janusenv._install_handlers()
+        janusenv._live_envs.append(self)
         if isinstance(tc, type):
             tc.addClassCleanup(self.close)  # made in setUpClass
         elif tc is not None:
@@ -437,7 +408,7 @@ class RealtimeEnv:
                 if self.veth_host in janusenv.run(["ip", "-o", "link", "show"], check=False):
                     janusenv.run(["ip", "link", "del", self.veth_host], check=False)
         with contextlib.suppress(ValueError):
-            _live.remove(self)
+            janusenv._live_envs.remove(self)
         if KEEP:
             note("kept %s" % self.workdir)
         else:

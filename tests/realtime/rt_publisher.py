@@ -23,8 +23,6 @@ Exit codes: 0 clean leave, 2 setup error.
 
 import argparse
 import os
-import random
-import signal
 import sys
 import threading
 import time
@@ -33,8 +31,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "janus"))
 import rtapi  # noqa: E402
-from gstutil import Gst, GstWebRTC, configure_ice, promise_wait, sdp_description, set_description  # noqa: E402
-from publisher import pipeline_description  # noqa: E402  (tests/janus/publisher.py)
+import publisher as janus_publisher  # noqa: E402  (tests/janus/publisher.py)
+from gstutil import Gst, GstWebRTC  # noqa: E402
 from gi.repository import GLib  # noqa: E402
 
 
@@ -48,45 +46,31 @@ def log(msg):
     sys.stderr.flush()
 
 
-class Publisher:
+def with_keyframe_interval(seconds):
+    """publisher.pipeline_description, with keyframes only every `seconds` (and on
+    request): late joiners then depend on keyframe requests getting through the SFU."""
+    frames = int(seconds * 30)
+    original = janus_publisher.pipeline_description
+
+    def describe(args, video_ssrc, audio_ssrc):
+        desc = original(args, video_ssrc, audio_ssrc)
+        desc = desc.replace("keyframe-max-dist=30 ", "keyframe-max-dist=%d " % frames)
+        desc = desc.replace("key-int-max=30 ", "key-int-max=%d " % frames)
+        if "keyframe-max-dist=%d " % frames not in desc and "key-int-max=%d " % frames not in desc:
+            raise RuntimeError("cannot set the keyframe interval in: %s" % desc)
+        return desc
+    return describe
+
+
+class Publisher(janus_publisher.Publisher):
+    """tests/janus/publisher.py's pipeline and offer, with the Realtime API's push flow."""
+
     def __init__(self, args):
-        self.args = args
+        super().__init__(args)
         self.api = rtapi.RealtimeApi(args.api, args.app, args.secret)
-        self.loop = GLib.MainLoop()
-        self.ssrcs = (random.randint(0x10000, 0x7FFFFFFF), random.randint(0x10000, 0x7FFFFFFF))
-        desc = pipeline_description(args, *self.ssrcs)
-        if args.keyframe_interval:
-            # keyframes only this often (and on request): late joiners then depend on
-            # keyframe requests getting through the SFU
-            frames = int(args.keyframe_interval * 30)
-            desc = desc.replace("keyframe-max-dist=30 ", "keyframe-max-dist=%d " % frames)
-            desc = desc.replace("key-int-max=30 ", "key-int-max=%d " % frames)
-            if "keyframe-max-dist=%d " % frames not in desc and "key-int-max=%d " % frames not in desc:
-                raise RuntimeError("cannot set the keyframe interval in: %s" % desc)
-        self.pipeline = Gst.parse_launch(desc)
-        self.webrtc = self.pipeline.get_by_name("webrtc")
-        configure_ice(self.webrtc, args.local_address)
-        self.gathered = threading.Event()
-        self.webrtc.connect("notify::ice-gathering-state", self._on_gathering)
-        self.webrtc.connect("notify::ice-connection-state", self._on_ice_state)
-        bus = self.pipeline.get_bus()
-        bus.add_signal_watch()
-        bus.connect("message::error", self._on_error)
         self.session_id = None
         self.mids = {}
-        self.exit_code = 0
-        self._leaving = False
         self._connected = False
-
-    def _on_error(self, bus, msg):
-        err, dbg = msg.parse_error()
-        log("pipeline error: %s (%s)" % (err.message, dbg))
-        self.exit_code = 2
-        self.loop.quit()
-
-    def _on_gathering(self, webrtc, pspec):
-        if webrtc.get_property("ice-gathering-state") == GstWebRTC.WebRTCICEGatheringState.COMPLETE:
-            self.gathered.set()
 
     def _on_ice_state(self, webrtc, pspec):
         state = webrtc.get_property("ice-connection-state")
@@ -96,35 +80,22 @@ class Publisher:
             self._connected = True
             out("CONNECTED")
 
-    def _offer(self):
-        # webrtcbin takes the codecs from the caps on its sink pads: wait for them.
+    def _make_offer(self):
+        # webrtcbin takes the codecs from the caps on its sink pads: wait for them (Janus's
+        # join round trip gave them time; sessions/new is quicker).
         deadline = time.monotonic() + 10
         while not all(pad.get_current_caps() for pad in self.webrtc.sinkpads):
             if time.monotonic() > deadline:
                 raise RuntimeError("no caps on webrtcbin's sink pads after 10 s")
             time.sleep(0.02)
-        for pad in self.webrtc.sinkpads:
-            t = pad.get_property("transceiver")
-            if t is not None:
-                t.set_property("direction", GstWebRTC.WebRTCRTPTransceiverDirection.SENDONLY)
-        promise = Gst.Promise.new()
-        self.webrtc.emit("create-offer", None, promise)
-        reply = promise_wait(promise)  # keep: the offer lives in the reply structure
-        offer = reply.get_value("offer")
-        set_description(self.webrtc, "local", offer)
-        if not self.gathered.wait(10):
-            raise RuntimeError("ICE gathering did not complete in 10 s")
-        sdp = self.webrtc.get_property("local-description").sdp.as_text()
-        if "a=candidate" not in sdp:
-            raise RuntimeError("offer has no ICE candidate (local address %s?)" % self.args.local_address)
-        return sdp
+        return super()._make_offer()
 
     def setup(self):
         a = self.args
         try:
             self.session_id = self.api.new_session()
             out("SESSION %s" % self.session_id)
-            sdp = self._offer()
+            sdp = self._make_offer()
             names = {"video": a.video_track or "%s-video" % a.name, "audio": a.audio_track or "%s-audio" % a.name}
             tracks = []
             for kind, mid in rtapi.sdp_mids(sdp):
@@ -140,7 +111,7 @@ class Publisher:
                 raise RuntimeError("tracks/new returned a %s, not an answer" % answer.get("type"))
             if a.verbose:
                 log("offer:\n%s\nanswer:\n%s" % (sdp, answer["sdp"]))
-            set_description(self.webrtc, "remote", sdp_description("answer", answer["sdp"]))
+            self._set_answer(answer["sdp"])
             out("TRACKS %s %s" % (names["video"], names["audio"]))
             out("PUBLISHED")
         except Exception as e:  # noqa: BLE001
@@ -150,6 +121,7 @@ class Publisher:
             GLib.idle_add(self.loop.quit)
 
     def leave(self):
+        """tracks/close (force) for the published tracks, then exit."""
         if self._leaving:
             return GLib.SOURCE_REMOVE
         self._leaving = True
@@ -164,19 +136,6 @@ class Publisher:
             GLib.idle_add(self.loop.quit)
         threading.Thread(target=bye, daemon=True).start()
         return GLib.SOURCE_REMOVE
-
-    def run(self):
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            GLib.unix_signal_add(GLib.PRIORITY_HIGH, sig, self.leave)
-        if self.pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
-            log("pipeline does not start")
-            return 2
-        threading.Thread(target=self.setup, daemon=True).start()
-        if self.args.duration:
-            GLib.timeout_add(int(self.args.duration * 1000), self.leave)
-        self.loop.run()
-        self.pipeline.set_state(Gst.State.NULL)
-        return self.exit_code
 
 
 def main():
@@ -199,6 +158,8 @@ def main():
     p.add_argument("--duration", type=float, default=0)
     args = p.parse_args()
     Gst.init(None)
+    if args.keyframe_interval:
+        janus_publisher.pipeline_description = with_keyframe_interval(args.keyframe_interval)
     try:
         pub = Publisher(args)
     except Exception as e:  # noqa: BLE001

@@ -32,11 +32,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "janus"))
 import rtapi  # noqa: E402
-from gstutil import Gst, GstWebRTC, configure_ice, promise_wait, sdp_description, set_description  # noqa: E402
-from subscriber_probe import AUDIO_TAIL, DECODERS, VIDEO_TAIL, Probe, Stream, ssrc_to_mid  # noqa: E402
+from gstutil import Gst, promise_wait, sdp_description, set_description  # noqa: E402
+from subscriber_probe import T0, Probe, Stream, ssrc_to_mid  # noqa: E402
 from gi.repository import GLib  # noqa: E402
-
-T0 = time.monotonic()
 
 
 def log(msg):
@@ -81,110 +79,36 @@ def parse_at(text):
     return what, float(t)
 
 
-class Subscriber:
+class Subscriber(Probe):
+    """subscriber_probe's Probe (webrtcbin, pad mapping by a=ssrc, decoding), with the
+    Realtime API's signalling instead of Janus's. self.streams: mid -> Track."""
+
     def __init__(self, args):
-        self.args = args
+        super().__init__(args)
         self.api = rtapi.RealtimeApi(args.api, args.app, args.secret)
-        self.loop = GLib.MainLoop()
-        self.pipeline = Gst.Pipeline.new("subscriber")
-        self.webrtc = Gst.ElementFactory.make("webrtcbin", "webrtc")
-        self.webrtc.set_property("bundle-policy", GstWebRTC.WebRTCBundlePolicy.MAX_BUNDLE)
-        self.webrtc.set_property("latency", 100)
-        self.pipeline.add(self.webrtc)
-        configure_ice(self.webrtc, args.local_address)
-        self.gathered = threading.Event()
-        self.webrtc.connect("notify::ice-gathering-state", self._on_gathering)
-        self.webrtc.connect("pad-added", self._on_pad)
-        bus = self.pipeline.get_bus()
-        bus.add_signal_watch()
-        bus.connect("message::error", self._on_error)
-        self.session_id = None
-        self.tracks = {}        # mid -> Track
-        self.ssrc_mid = {}
         self.lock = threading.Lock()
-        self.errors = []
+        self.session_id = None
         self.responses = []
         self.answered_s = None
         self.closed_s = None
-        self.exit_code = 0
-
-    def _on_error(self, bus, msg):
-        err, dbg = msg.parse_error()
-        self.errors.append("%s: %s" % (msg.src.get_name(), err.message))
-        log("pipeline error from %s: %s (%s)" % (msg.src.get_name(), err.message, dbg))
-
-    def _on_gathering(self, webrtc, pspec):
-        if webrtc.get_property("ice-gathering-state") == GstWebRTC.WebRTCICEGatheringState.COMPLETE:
-            self.gathered.set()
-
-    # -- media -----------------------------------------------------------------------
 
     def _on_pad(self, webrtc, pad):
+        super()._on_pad(webrtc, pad)
         if pad.get_direction() != Gst.PadDirection.SRC:
             return
-        caps = pad.get_current_caps() or pad.query_caps(None)
-        s = caps.get_structure(0)
-        enc = (s.get_string("encoding-name") or "").upper()
+        s = (pad.get_current_caps() or pad.query_caps(None)).get_structure(0)
         ok, ssrc = s.get_uint("ssrc")
-        with self.lock:
-            mid = self.ssrc_mid.get(ssrc) if ok else None
-            track = self.tracks.get(mid)
-        log("pad %s: %s ssrc=%s -> mid %s (%s)" % (pad.get_name(), enc, ssrc if ok else "?", mid,
-                                                  track.track_name if track else "unknown"))
-        if track is None or enc not in DECODERS:
-            self.errors.append("pad %s (%s, ssrc %s) matches no pulled track" % (pad.get_name(), enc, ssrc))
-            sink = Gst.ElementFactory.make("fakesink")
-            sink.set_property("async", False)
-            self.pipeline.add(sink)
-            sink.sync_state_with_parent()
-            pad.link(sink.get_static_pad("sink"))
-            return
-        track.codec = enc
-        tail = VIDEO_TAIL if track.type == "video" else AUDIO_TAIL
-        desc = "queue ! %s ! %s ! appsink name=sink emit-signals=true sync=false async=false max-buffers=4 drop=true" \
-            % (DECODERS[enc], tail)
-        bin_ = Gst.parse_bin_from_description(desc, True)
-        bin_.set_property("async-handling", True)
-        self.pipeline.add(bin_)
-        bin_.get_by_name("sink").connect("new-sample", self._on_sample, track)
-        pad.add_probe(Gst.PadProbeType.BUFFER, self._count_rtp, track)
-        bin_.sync_state_with_parent()
-        if pad.link(bin_.get_static_pad("sink")) != Gst.PadLinkReturn.OK:
-            self.errors.append("cannot link pad for mid %s" % mid)
-
-    def _count_rtp(self, pad, info, track):
-        track.rtp_buffers += 1
-        return Gst.PadProbeReturn.OK
+        track = self.streams.get(self.ssrc_mid.get(ssrc)) if ok else None
+        if track is not None:
+            track.codec = (s.get_string("encoding-name") or "").upper()
 
     def _on_sample(self, sink, track):
-        sample = sink.emit("pull-sample")
-        if sample is None:
-            return Gst.FlowReturn.OK
-        buf = sample.get_buffer()
-        ok, mi = buf.map(Gst.MapFlags.READ)
-        if not ok:
-            return Gst.FlowReturn.OK
-        try:
-            data = bytes(mi.data)
-        finally:
-            buf.unmap(mi)
-        t = now_s()
-        with track.lock:
-            track.decoded += 1
-            track.times.append(t)
-            if track.first_decoded_s is None:
-                track.first_decoded_s = t
-                log("first decoded %s on mid %s (%s)" % (track.type, track.mid, track.track_name))
-            if track.type == "video":
-                track.last_rgb = data
-                if track.width is None:
-                    track.width, track.height = Probe._decoded_size(sink)
-            elif track.audio_samples < 16000 * 10:
-                import numpy as np
-                a = np.frombuffer(data, dtype="<i2")
-                track.audio.append(a)
-                track.audio_samples += len(a)
-        return Gst.FlowReturn.OK
+        before = track.decoded
+        ret = super()._on_sample(sink, track)
+        if track.decoded != before:
+            with track.lock:
+                track.times.append(now_s())
+        return ret
 
     # -- signalling ------------------------------------------------------------------
 
@@ -208,7 +132,7 @@ class Subscriber:
                     self.errors.append("pull %s: %s %s" % (t.get("trackName"), t["errorCode"],
                                                            t.get("errorDescription")))
                     continue
-                self.tracks[t["mid"]] = Track(t["mid"], kinds.get(t["mid"]), t["sessionId"], t["trackName"])
+                self.streams[t["mid"]] = Track(t["mid"], kinds.get(t["mid"]), t["sessionId"], t["trackName"])
             self.ssrc_mid = ssrc_to_mid(offer)
         set_description(self.webrtc, "remote", sdp_description("offer", offer))
         promise = Gst.Promise.new()
@@ -224,7 +148,7 @@ class Subscriber:
 
     def _mid_of(self, name):
         with self.lock:
-            for mid, t in self.tracks.items():
+            for mid, t in self.streams.items():
                 if t.track_name == name:
                     return mid
         raise RuntimeError("no pulled track named %s" % name)
@@ -253,7 +177,7 @@ class Subscriber:
                 if bad:
                     raise RuntimeError("tracks/update: %s" % bad)
                 with self.lock:
-                    t = self.tracks[mid]
+                    t = self.streams[mid]
                     t.session_id, t.track_name = sid, other
                 log("mid %s now carries %s" % (mid, other))
         except Exception as e:  # noqa: BLE001
@@ -294,7 +218,7 @@ class Subscriber:
         self.loop.run()
         self.pipeline.set_state(Gst.State.NULL)
         report = {"session_id": self.session_id, "answered_s": self.answered_s, "closed_s": self.closed_s,
-                  "tracks": [t.report(self.closed_s) for t in self.tracks.values()],
+                  "tracks": [t.report(self.closed_s) for t in self.streams.values()],
                   "responses": self.responses, "errors": self.errors}
         if self.exit_code == 0:
             for t in report["tracks"]:
