@@ -893,6 +893,19 @@ parse_secret (JsonObject *room, const char *name, char **value, GError **error)
   return TRUE;
 }
 
+/* room.url: required, http(s) */
+static gboolean
+parse_room_url (JsonObject *room, char **url, GError **error)
+{
+  JsonNode *node = need (room, "url", "room.url", error);
+  const char *text = NULL;
+  if (node == NULL || !want_string (node, "room.url", &text, error) ||
+      !check_http_url (text, "room.url", error))
+    return FALSE;
+  *url = g_strdup (text);
+  return TRUE;
+}
+
 /* room: {provider: "janus", url, room (integer), pin?, secret?}; the shown copy
  * keeps neither pin nor secret. */
 static gboolean
@@ -901,12 +914,8 @@ parse_janus_room (JsonObject *room, JsonNode *node, ReelRoomSpec *spec, GError *
   static const char *const known[] = { "provider", "url", "room", "pin", "secret", NULL };
   if (!check_members (room, "room", known, FALSE, error))
     return FALSE;
-  JsonNode *url = need (room, "url", "room.url", error);
-  const char *text = NULL;
-  if (url == NULL || !want_string (url, "room.url", &text, error) ||
-      !check_http_url (text, "room.url", error))
+  if (!parse_room_url (room, &spec->url, error))
     return FALSE;
-  spec->url = g_strdup (text);
   JsonNode *number = need (room, "room", "room.room", error);
   gint64 value = 0;
   if (number == NULL || !want_int (number, "room.room", &value, error))
@@ -1062,6 +1071,49 @@ parse_cloudflare_room (JsonObject *room, JsonNode *node, const ReelRequestLimits
   return TRUE;
 }
 
+/* ---------- orange ---------- */
+
+static gboolean
+parse_optional_bool (JsonObject *obj, const char *member, const char *path, gboolean *value,
+                     GError **error)
+{
+  JsonNode *node = json_object_get_member (obj, member);
+  if (node == NULL)
+    return TRUE;
+  if (!is_value_of (node, G_TYPE_BOOLEAN))
+    return expected (error, path, "true or false", node);
+  *value = json_node_get_boolean (node);
+  return TRUE;
+}
+
+/* room: {provider: "orange", url, room, name?, visible?, empty_timeout_s?}. Orange
+ * room names are nanoids or typed names with spaces turned into "-". */
+static gboolean
+parse_orange_room (JsonObject *room, JsonNode *node, ReelRoomSpec *spec, GError **error)
+{
+  static const char *const known[] = { "provider", "url", "room", "name", "visible",
+                                       "empty_timeout_s", NULL };
+  if (!check_members (room, "room", known, FALSE, error))
+    return FALSE;
+  if (!parse_room_url (room, &spec->url, error))
+    return FALSE;
+  if (!parse_identifier (room, "room", "room", MAX_CF_ID_CHARS, "-_.~", &spec->room_name, error) ||
+      !parse_label (room, "room", "name", FALSE, &spec->display_name, error) ||
+      !parse_optional_bool (room, "visible", "room.visible", &spec->visible, error))
+    return FALSE;
+  JsonNode *timeout = json_object_get_member (room, "empty_timeout_s");
+  gint64 seconds = 0;
+  if (timeout != NULL) {
+    if (!want_int (timeout, "room.empty_timeout_s", &seconds, error))
+      return FALSE;
+    if (seconds < 1 || seconds > 86400)
+      return invalid (error, "room.empty_timeout_s", "must be 1 to 86400");
+    spec->empty_timeout_s = (int) seconds;
+  }
+  spec->public_json = json_node_copy (node); /* nothing secret in it */
+  return TRUE;
+}
+
 /* Succeeds only for providers this build implements. */
 static gboolean
 parse_provider (JsonObject *room, ReelProvider *provider, GError **error)
@@ -1076,9 +1128,6 @@ parse_provider (JsonObject *room, ReelProvider *provider, GError **error)
   if (!reel_provider_from_string (name, provider))
     return fail (error, REEL_ERROR_UNKNOWN_PROVIDER, path,
                  "unknown provider \"%s\" (known: synthetic, janus, cloudflare, orange)", shown);
-  if (*provider == REEL_PROVIDER_ORANGE)
-    return fail (error, REEL_ERROR_PROVIDER_UNAVAILABLE, path, "\"%s\" is not available in this build",
-                 shown);
   return TRUE;
 }
 
@@ -1098,6 +1147,8 @@ parse_room (JsonObject *body, const ReelRequestLimits *limits, GError **error)
     return parse_janus_room (room, node, spec, error) ? g_steal_pointer (&spec) : NULL;
   if (provider == REEL_PROVIDER_CLOUDFLARE)
     return parse_cloudflare_room (room, node, limits, spec, error) ? g_steal_pointer (&spec) : NULL;
+  if (provider == REEL_PROVIDER_ORANGE)
+    return parse_orange_room (room, node, spec, error) ? g_steal_pointer (&spec) : NULL;
   if (!check_members (room, "room", known, FALSE, error))
     return NULL;
   if (!parse_participants (room, limits->max_participants, spec->participants, error))

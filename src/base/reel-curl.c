@@ -24,6 +24,7 @@ struct _ReelCurl {
   GHashTable *requests; /* (owned) Request* set */
   GHashTable *watches;  /* (owned) SocketWatch* set */
   gsize max_response;
+  CURLSH *cookies;      /* (nullable) the cookie jar every request shares */
 };
 
 G_DEFINE_FINAL_TYPE (ReelCurl, reel_curl, G_TYPE_OBJECT)
@@ -263,6 +264,11 @@ setup_easy (Request *r, const char *method, const char *url, const char *const *
   ok &= curl_easy_setopt (e, CURLOPT_ERRORBUFFER, r->errbuf) == CURLE_OK;
   ok &= curl_easy_setopt (e, CURLOPT_PRIVATE, r) == CURLE_OK;
   ok &= curl_easy_setopt (e, CURLOPT_USERAGENT, "reel/" "0.1") == CURLE_OK;
+  if (r->self->cookies != NULL) {
+    /* "" turns the cookie engine on without reading a file */
+    ok &= curl_easy_setopt (e, CURLOPT_COOKIEFILE, "") == CURLE_OK;
+    ok &= curl_easy_setopt (e, CURLOPT_SHARE, r->self->cookies) == CURLE_OK;
+  }
   return ok;
 }
 
@@ -366,6 +372,26 @@ reel_curl_get (ReelCurl *self, const char *url, const char *const *headers, guin
 }
 
 /**
+ * reel_curl_keep_cookies:
+ *
+ * Requests started from now on send the cookies earlier answers set (by domain,
+ * path and expiry, as a browser would) and keep the ones they get. The jar lives
+ * in memory only, as long as the ReelCurl.
+ */
+void
+reel_curl_keep_cookies (ReelCurl *self)
+{
+  g_return_if_fail (REEL_IS_CURL (self));
+  if (self->cookies != NULL)
+    return;
+  /* every transfer runs on this one thread: the share needs no lock callbacks */
+  self->cookies = curl_share_init ();
+  if (self->cookies != NULL &&
+      curl_share_setopt (self->cookies, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE) != CURLSHE_OK)
+    g_clear_pointer (&self->cookies, curl_share_cleanup);
+}
+
+/**
  * reel_curl_get_n_active:
  * Returns: requests whose callback has not run yet
  */
@@ -410,6 +436,8 @@ reel_curl_finalize (GObject *object)
   }
   g_hash_table_unref (self->requests);
   curl_multi_cleanup (self->multi);
+  if (self->cookies != NULL)
+    curl_share_cleanup (self->cookies); /* after every easy handle that used it */
   g_hash_table_unref (self->watches); /* whatever curl did not remove itself */
   if (self->timer != NULL) {
     g_source_destroy (self->timer);

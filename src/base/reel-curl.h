@@ -48,6 +48,10 @@ void reel_curl_get (ReelCurl *self, const char *url, const char *const *headers,
  * from now on. */
 void reel_curl_set_max_response_bytes (ReelCurl *self, gsize bytes);
 
+/* Keeps cookies: later requests send what earlier answers set (in memory, per
+ * ReelCurl), e.g. a proxy's session-lock cookie. */
+void reel_curl_keep_cookies (ReelCurl *self);
+
 /* Returns: requests not completed yet */
 guint reel_curl_get_n_active (ReelCurl *self);
 

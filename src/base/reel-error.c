@@ -34,6 +34,8 @@ static const ReelErrorInfo error_table[REEL_ERROR_N_CODES] = {
   [REEL_ERROR_INTERRUPTED] = { "interrupted", 500 },
   [REEL_ERROR_ROOM_UNAUTHORIZED] = { "unauthorized_room", 422 },
   [REEL_ERROR_SFU_SECRET_MISSING] = { "sfu_secret_missing", 422 },
+  [REEL_ERROR_E2EE_NOT_SUPPORTED] = { "e2ee_not_supported", 422 },
+  [REEL_ERROR_ROOM_PROTOCOL] = { "room_protocol_error", 502 },
 };
 
 /**

@@ -39,6 +39,8 @@ typedef enum {
   REEL_ERROR_INTERRUPTED,          /* interrupted: reeld stopped while recording */
   REEL_ERROR_ROOM_UNAUTHORIZED,    /* unauthorized_room: wrong pin or secret */
   REEL_ERROR_SFU_SECRET_MISSING,   /* 422 sfu_secret_missing: no app secret configured */
+  REEL_ERROR_E2EE_NOT_SUPPORTED,   /* e2ee_not_supported: the room encrypts its media end to end */
+  REEL_ERROR_ROOM_PROTOCOL,        /* room_protocol_error: the room's signalling made no sense */
   REEL_ERROR_N_CODES
 } ReelErrorCode;
 

@@ -1,6 +1,8 @@
 /* reel-json.c: JSON helpers. */
 #include "base/reel-json.h"
 
+#include <string.h>
+
 /**
  * reel_json_to_string:
  * @node: (transfer none): a JSON tree
@@ -67,3 +69,79 @@ reel_json_add_string_or_null (JsonBuilder *builder, const char *key, const char 
   else
     json_builder_add_null_value (builder);
 }
+
+/* ---------- untrusted input (network answers, fuzzed) ---------- */
+
+#define MAX_DEPTH 64
+
+/**
+ * reel_json_dup_string_member:
+ * Returns: (transfer full) (nullable): member @name if it is a string
+ */
+char *
+reel_json_dup_string_member (JsonObject *obj, const char *name)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return g_strdup (json_node_get_string (node));
+}
+
+/**
+ * reel_json_object_member:
+ * Returns: (transfer none) (nullable): member @name if it is an object
+ */
+JsonObject *
+reel_json_object_member (JsonObject *obj, const char *name)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+}
+
+/* json-glib recurses once per nesting level and stops strings at NUL: bound the
+ * depth and refuse NUL and invalid UTF-8 before it parses anything. */
+static gboolean
+text_is_sane (const char *body, gsize length)
+{
+  guint depth = 0;
+  gboolean in_string = FALSE;
+  if (memchr (body, '\0', length) != NULL || !g_utf8_validate_len (body, length, NULL))
+    return FALSE;
+  for (gsize i = 0; i < length; i++) {
+    char c = body[i];
+    if (in_string) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_string = FALSE;
+    } else if (c == '"') {
+      in_string = TRUE;
+    } else if (c == '{' || c == '[') {
+      if (++depth > MAX_DEPTH)
+        return FALSE;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      depth--;
+    }
+  }
+  return TRUE;
+}
+
+/**
+ * reel_json_parse_untrusted_object:
+ * @body: (array length=length) (nullable): any bytes
+ * Returns: (transfer full) (nullable): the root object of @body
+ */
+JsonObject *
+reel_json_parse_untrusted_object (const char *body, gsize length)
+{
+  if (body == NULL || length == 0 || length > G_MAXSSIZE || !text_is_sane (body, length))
+    return NULL;
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, body, (gssize) length, NULL))
+    return NULL;
+  JsonNode *root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return NULL;
+  return json_object_ref (json_node_get_object (root));
+}
+

@@ -21,4 +21,16 @@ void reel_json_add_time (JsonBuilder *builder, const char *key, gint64 usec);
 /* Adds "key": string, or null when @value is NULL. */
 void reel_json_add_string_or_null (JsonBuilder *builder, const char *key, const char *value);
 
+/* Untrusted input (network answers): never warns, takes any bytes. */
+
+/* Returns: (transfer full) (nullable): the root object of @body, or %NULL if it is
+ * not a JSON object, holds NUL or invalid UTF-8, or nests deeper than 64 levels */
+JsonObject *reel_json_parse_untrusted_object (const char *body, gsize length);
+
+/* Returns: (transfer full) (nullable): member @name of @obj if it is a string */
+char *reel_json_dup_string_member (JsonObject *obj, const char *name);
+
+/* Returns: (transfer none) (nullable): member @name of @obj if it is an object */
+JsonObject *reel_json_object_member (JsonObject *obj, const char *name);
+
 G_END_DECLS

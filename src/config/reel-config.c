@@ -97,6 +97,9 @@ static const KeySpec key_table[] = {
   STR_KEY ("cloudflare", "app_secret_file", KEY_OPTIONAL, cloudflare_app_secret_file),
   STR_KEY ("cloudflare", "apps", KEY_OPTIONAL, cloudflare_apps),
   STR_KEY ("cloudflare", "simulcast_rid", KEY_TOKEN, cloudflare_simulcast_rid),
+  UINT_KEY ("orange", "empty_timeout_s", orange_empty_timeout_s, 1, 86400),
+  STR_KEY ("orange", "app_id", KEY_TOKEN, orange_app_id),
+  STR_KEY ("orange", "api_url", KEY_URL, orange_api_url),
   STR_KEY ("log", "level", KEY_LOG_LEVEL, log_level),
 };
 
@@ -727,6 +730,8 @@ set_defaults (ReelConfig *config)
   config->webrtc_latency_ms = 300;
   config->log_level = G_LOG_LEVEL_INFO;
   config->cloudflare_simulcast_rid = g_strdup ("a");
+  config->orange_empty_timeout_s = 30;
+  config->orange_api_url = g_strdup ("https://rtc.live.cloudflare.com/v1");
   config->cloudflare_app_secrets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 }
 
@@ -749,6 +754,8 @@ config_clear (gpointer data)
   g_free (config->cloudflare_app_secret_file);
   g_free (config->cloudflare_apps);
   g_free (config->cloudflare_simulcast_rid);
+  g_free (config->orange_app_id);
+  g_free (config->orange_api_url);
   g_hash_table_unref (config->cloudflare_app_secrets);
 }
 

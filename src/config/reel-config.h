@@ -68,6 +68,14 @@ typedef struct {
   GHashTable *cloudflare_app_secrets; /* app id → secret, from apps */
   char *cloudflare_simulcast_rid;   /* simulcast_rid (default "a", nullable = none asked) */
 
+  /* [orange] */
+  guint orange_empty_timeout_s;     /* empty_timeout_s (default 30, 1..86400): an Orange room
+                                     * without joined users for this long ends its recording */
+  char *orange_app_id;              /* app_id (nullable): the deployments' Realtime app; with a
+                                     * secret for it in [cloudflare], tracks are pulled from the
+                                     * API directly instead of through /partytracks */
+  char *orange_api_url;             /* api_url (default https://rtc.live.cloudflare.com/v1) */
+
   /* [log] */
   GLogLevelFlags log_level;     /* level = error|warning|info|debug (default info) */
 } ReelConfig;

@@ -8,6 +8,7 @@
 #include "jobs/reel-track-router.h"
 #include "sfu/reel-cloudflare-room.h"
 #include "sfu/reel-janus-room.h"
+#include "sfu/reel-orange-room.h"
 #include "sfu/reel-synthetic-room.h"
 
 #include <glib/gstdio.h>
@@ -468,6 +469,15 @@ on_room_failed (ReelRoom *room, GError *error, gpointer data)
 }
 
 static void
+on_room_ended (ReelRoom *room, const char *reason, gpointer data)
+{
+  ReelJobRunner *self = data;
+  reel_log_recording (G_LOG_LEVEL_INFO, self->rec->id, "the meeting ended (%s)",
+                      reason ? reason : "no reason given");
+  reel_job_runner_stop (self);
+}
+
+static void
 on_track_state (ReelRoom *room, const char *participant_id, const char *track_id,
                 const char *kind, const char *state, const char *error_code,
                 const char *error_message, gpointer data)
@@ -495,6 +505,21 @@ cloudflare_room_new (ReelJobRunner *self, const ReelRoomSpec *spec, GError **err
   return REEL_ROOM (reel_cloudflare_room_new (spec, secret, self->config->cloudflare_simulcast_rid));
 }
 
+/* Returns: (transfer full): the Orange room of @spec; it pulls from the Realtime API
+ * directly when the configuration names the deployments' app and has its secret */
+static ReelRoom *
+orange_room_new (ReelJobRunner *self, const ReelRoomSpec *spec)
+{
+  const ReelConfig *c = self->config;
+  const char *secret = c->orange_app_id ? reel_config_get_cloudflare_secret (c, c->orange_app_id)
+                                        : NULL;
+  ReelOrangeOptions options = { .empty_timeout_s = c->orange_empty_timeout_s,
+                                .app_id = secret ? c->orange_app_id : NULL, .app_secret = secret,
+                                .api_url = c->orange_api_url,
+                                .simulcast_rid = c->cloudflare_simulcast_rid };
+  return REEL_ROOM (reel_orange_room_new (spec, &options));
+}
+
 static gboolean
 create_room (ReelJobRunner *self, GError **error)
 {
@@ -511,6 +536,9 @@ create_room (ReelJobRunner *self, GError **error)
     if (self->room == NULL)
       return FALSE;
     break;
+  case REEL_PROVIDER_ORANGE:
+    self->room = orange_room_new (self, spec);
+    break;
   default:
     g_set_error (error, REEL_ERROR, REEL_ERROR_PROVIDER_UNAVAILABLE,
                  "room.provider: \"%s\" is not available in this build",
@@ -522,6 +550,7 @@ create_room (ReelJobRunner *self, GError **error)
   g_signal_connect_object (self->room, "track-added", G_CALLBACK (on_track_added), self, 0);
   g_signal_connect_object (self->room, "track-removed", G_CALLBACK (on_track_removed), self, 0);
   g_signal_connect_object (self->room, "failed", G_CALLBACK (on_room_failed), self, 0);
+  g_signal_connect_object (self->room, "ended", G_CALLBACK (on_room_ended), self, 0);
   g_signal_connect_object (self->room, "track-state", G_CALLBACK (on_track_state), self, 0);
   return TRUE;
 }

@@ -1,11 +1,12 @@
 /* reel-cloudflare-api.c: Realtime API bodies in and out, no I/O. */
 #include "sfu/reel-cloudflare-api.h"
 
+#include "base/reel-json.h"
+
 #include <json-glib/json-glib.h>
 #include <string.h>
 
 #define MAX_ITEMS 4096
-#define MAX_DEPTH 64
 
 static void
 track_result_free (ReelCfTrackResult *t)
@@ -33,77 +34,17 @@ reel_cf_response_free (ReelCfResponse *response)
   g_free (response);
 }
 
-/* Returns: (transfer full) (nullable): member @name if it is a string */
-static char *
-string_member (JsonObject *obj, const char *name)
-{
-  JsonNode *node = json_object_get_member (obj, name);
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return g_strdup (json_node_get_string (node));
-}
-
-static JsonObject *
-object_member (JsonObject *obj, const char *name)
-{
-  JsonNode *node = json_object_get_member (obj, name);
-  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-}
-
-/* json-glib recurses once per nesting level and stops strings at NUL: bound the
- * depth and refuse NUL and invalid UTF-8 before it parses anything. */
-static gboolean
-text_is_sane (const char *body, gsize length)
-{
-  guint depth = 0;
-  gboolean in_string = FALSE;
-  if (memchr (body, '\0', length) != NULL || !g_utf8_validate_len (body, length, NULL))
-    return FALSE;
-  for (gsize i = 0; i < length; i++) {
-    char c = body[i];
-    if (in_string) {
-      if (c == '\\')
-        i++;
-      else if (c == '"')
-        in_string = FALSE;
-    } else if (c == '"') {
-      in_string = TRUE;
-    } else if (c == '{' || c == '[') {
-      if (++depth > MAX_DEPTH)
-        return FALSE;
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      depth--;
-    }
-  }
-  return TRUE;
-}
-
-/* Returns: (transfer full) (nullable): the root object of @body */
-static JsonObject *
-parse_object (const char *body, gsize length)
-{
-  if (body == NULL || length == 0 || length > G_MAXSSIZE || !text_is_sane (body, length))
-    return NULL;
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, body, (gssize) length, NULL))
-    return NULL;
-  JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    return NULL;
-  return json_object_ref (json_node_get_object (root));
-}
-
 static ReelCfTrackResult *
 parse_track (JsonObject *o)
 {
   ReelCfTrackResult *t = g_new0 (ReelCfTrackResult, 1);
-  t->session_id = string_member (o, "sessionId");
-  t->track_name = string_member (o, "trackName");
-  t->mid = string_member (o, "mid");
-  t->error_code = string_member (o, "errorCode");
-  t->error_description = string_member (o, "errorDescription");
-  t->location = string_member (o, "location");
-  t->status = string_member (o, "status");
+  t->session_id = reel_json_dup_string_member (o, "sessionId");
+  t->track_name = reel_json_dup_string_member (o, "trackName");
+  t->mid = reel_json_dup_string_member (o, "mid");
+  t->error_code = reel_json_dup_string_member (o, "errorCode");
+  t->error_description = reel_json_dup_string_member (o, "errorDescription");
+  t->location = reel_json_dup_string_member (o, "location");
+  t->status = reel_json_dup_string_member (o, "status");
   return t;
 }
 
@@ -115,21 +56,21 @@ parse_track (JsonObject *o)
 ReelCfResponse *
 reel_cf_response_parse (const char *body, gsize length)
 {
-  g_autoptr (JsonObject) root = parse_object (body, length);
+  g_autoptr (JsonObject) root = reel_json_parse_untrusted_object (body, length);
   if (root == NULL)
     return NULL;
   ReelCfResponse *r = g_new0 (ReelCfResponse, 1);
   r->tracks = g_ptr_array_new_with_free_func ((GDestroyNotify) track_result_free);
-  r->error_code = string_member (root, "errorCode");
-  r->error_description = string_member (root, "errorDescription");
+  r->error_code = reel_json_dup_string_member (root, "errorCode");
+  r->error_description = reel_json_dup_string_member (root, "errorDescription");
   JsonNode *renegotiate = json_object_get_member (root, "requiresImmediateRenegotiation");
   r->requires_renegotiation = renegotiate != NULL && JSON_NODE_HOLDS_VALUE (renegotiate) &&
                               json_node_get_value_type (renegotiate) == G_TYPE_BOOLEAN &&
                               json_node_get_boolean (renegotiate);
-  JsonObject *sd = object_member (root, "sessionDescription");
+  JsonObject *sd = reel_json_object_member (root, "sessionDescription");
   if (sd != NULL) {
-    r->sdp_type = string_member (sd, "type");
-    r->sdp = string_member (sd, "sdp");
+    r->sdp_type = reel_json_dup_string_member (sd, "type");
+    r->sdp = reel_json_dup_string_member (sd, "sdp");
   }
   JsonNode *tracks = json_object_get_member (root, "tracks");
   JsonArray *array = tracks != NULL && JSON_NODE_HOLDS_ARRAY (tracks) ? json_node_get_array (tracks) : NULL;
@@ -149,8 +90,8 @@ reel_cf_response_parse (const char *body, gsize length)
 char *
 reel_cf_parse_session_id (const char *body, gsize length)
 {
-  g_autoptr (JsonObject) root = parse_object (body, length);
-  g_autofree char *id = root ? string_member (root, "sessionId") : NULL;
+  g_autoptr (JsonObject) root = reel_json_parse_untrusted_object (body, length);
+  g_autofree char *id = root ? reel_json_dup_string_member (root, "sessionId") : NULL;
   if (id == NULL || id[0] == '\0' || strlen (id) > 256)
     return NULL;
   /* it goes into URL paths */

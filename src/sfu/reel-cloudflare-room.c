@@ -60,6 +60,13 @@ struct _ReelCloudflareRoom {
   char *auth_header;          /* "Authorization: Bearer ..." (secret: never logged) */
   char *base;                 /* <api_url>/apps/<app_id> */
   char *simulcast_rid;
+  char *label;                /* "cloudflare app X": logs and messages */
+  char *service;              /* who answers: "Cloudflare Realtime", "the /partytracks proxy" */
+  char *credential;           /* what it may refuse: "the secret of app X" */
+  char *scope;                /* what it may not know: "app X" */
+  gboolean probe;             /* may read publishers' sessions (a session-locking proxy
+                               * refuses that: it only lets us touch our own) */
+  gboolean forbidden_fatal;   /* HTTP 403 is a refusal of our credential too */
   ReelCurl *curl;
   guint generation;           /* bumped for every new SFU session */
   char *session_id;           /* our SFU session */
@@ -141,12 +148,12 @@ track_unannounce (ReelCloudflareRoom *self, Track *t)
 }
 
 static void
-participant_add (ReelCloudflareRoom *self, const char *id)
+participant_add (ReelCloudflareRoom *self, const char *id, const char *name)
 {
   guint n = GPOINTER_TO_UINT (g_hash_table_lookup (self->participants, id));
   g_hash_table_insert (self->participants, g_strdup (id), GUINT_TO_POINTER (n + 1));
   if (n == 0)
-    reel_room_emit_participant_joined (REEL_ROOM (self), id, id);
+    reel_room_emit_participant_joined (REEL_ROOM (self), id, name != NULL ? name : id);
 }
 
 static void
@@ -179,7 +186,7 @@ add_track (ReelCloudflareRoom *self, const ReelRemoteTrack *spec)
   t->state = TRACK_WANTED;
   g_ptr_array_add (self->tracks, t);
   g_hash_table_insert (self->by_key, t->key, t);
-  participant_add (self, t->participant);
+  participant_add (self, t->participant, spec->participant_name);
   emit_state (self, t, "pending", NULL, NULL);
   return t;
 }
@@ -273,7 +280,7 @@ on_http_done (guint status, GBytes *body, const GError *error, gpointer user_dat
   if (self->left || c->generation != self->generation || c->reply == NULL)
     return;
   if (error != NULL)
-    g_message ("cloudflare app %s: %s", self->spec->app_id, error->message);
+    g_message ("%s: %s", self->label, error->message);
   gsize len = 0;
   const char *data = body ? g_bytes_get_data (body, &len) : NULL;
   g_autoptr (ReelCfResponse) response = error == NULL ? reel_cf_response_parse (data, len) : NULL;
@@ -286,8 +293,10 @@ api_call (ReelCloudflareRoom *self, const char *method, const char *path, const 
           CfReply reply, gpointer data, GDestroyNotify destroy)
 {
   g_autofree char *url = g_strdup_printf ("%s/%s", self->base, path);
+  /* without a bearer (a proxy adds it), the list starts after it */
   const char *const headers[] = { self->auth_header, "Content-Type: application/json",
                                   "Accept: application/json", NULL };
+  const char *const *sent = self->auth_header != NULL ? headers : headers + 1;
   Call *c = g_new0 (Call, 1);
   c->self = g_object_ref (self);
   c->generation = self->generation;
@@ -295,11 +304,11 @@ api_call (ReelCloudflareRoom *self, const char *method, const char *path, const 
   c->data = data;
   c->destroy = destroy;
   if (g_str_equal (method, "GET")) {
-    reel_curl_get (self->curl, url, headers, REQUEST_TIMEOUT_MS, on_http_done, c, call_free);
+    reel_curl_get (self->curl, url, sent, REQUEST_TIMEOUT_MS, on_http_done, c, call_free);
     return;
   }
   const char *text = body ? body : "";
-  reel_curl_request (self->curl, method, url, headers, text, strlen (text), REQUEST_TIMEOUT_MS,
+  reel_curl_request (self->curl, method, url, sent, text, strlen (text), REQUEST_TIMEOUT_MS,
                      on_http_done, c, call_free);
 }
 
@@ -353,9 +362,8 @@ fail_if_fatal (ReelCloudflareRoom *self, ReelCfVerdict verdict, guint status,
 {
   g_autofree char *why = describe_failure (status, response);
   g_autofree char *message = NULL;
-  if (verdict == REEL_CF_UNAUTHORIZED) {
-    message = g_strdup_printf ("Cloudflare Realtime refused the secret of app %s (%s)",
-                               self->spec->app_id, why);
+  if (verdict == REEL_CF_UNAUTHORIZED || (status == 403 && self->forbidden_fatal)) {
+    message = g_strdup_printf ("%s refused %s (%s)", self->service, self->credential, why);
     fail_room (self, REEL_ERROR_ROOM_UNAUTHORIZED, message);
     return TRUE;
   }
@@ -385,8 +393,8 @@ session_lost (ReelCloudflareRoom *self, const char *why)
 {
   if (self->left)
     return;
-  g_message ("cloudflare app %s: session %s lost (%s); pulling every track again in a new one",
-             self->spec->app_id, self->session_id ? self->session_id : "(none)", why);
+  g_message ("%s: session %s lost (%s); pulling every track again in a new one",
+             self->label, self->session_id ? self->session_id : "(none)", why);
   self->generation++;
   g_clear_handle_id (&self->answer_timer, g_source_remove);
   g_clear_pointer (&self->pending_answer, g_free);
@@ -432,16 +440,15 @@ on_session_created (ReelCloudflareRoom *self, guint status, ReelCfResponse *resp
   if (fail_if_fatal (self, verdict, status, response))
     return;
   if (verdict == REEL_CF_NOT_FOUND) {
-    g_autofree char *m = g_strdup_printf ("Cloudflare Realtime does not know app %s",
-                                          self->spec->app_id);
+    g_autofree char *m = g_strdup_printf ("%s does not know %s", self->service, self->scope);
     fail_room (self, REEL_ERROR_ROOM_NOT_FOUND, m);
     return;
   }
   if (id == NULL) {
     g_autofree char *why = describe_failure (status, response);
     if (!self->ever_connected) {
-      g_autofree char *m = g_strdup_printf ("the Cloudflare Realtime API does not answer "
-                                            "sessions/new (%s)", status >= 200 && status < 300
+      g_autofree char *m = g_strdup_printf ("%s does not answer sessions/new (%s)",
+                                            self->service, status >= 200 && status < 300
                                             ? "no sessionId: not a Realtime API" : why);
       fail_room (self, REEL_ERROR_SFU_UNREACHABLE, m);
       return;
@@ -452,7 +459,7 @@ on_session_created (ReelCloudflareRoom *self, guint status, ReelCfResponse *resp
   self->ever_connected = TRUE;
   self->session_id = g_steal_pointer (&id);
   self->session_key = g_strdup_printf ("cf-%u", self->generation);
-  g_message ("cloudflare app %s: session %s", self->spec->app_id, self->session_id);
+  g_message ("%s: session %s", self->label, self->session_id);
   pump (self);
 }
 
@@ -481,7 +488,7 @@ on_closed (ReelCloudflareRoom *self, guint status, ReelCfResponse *response, GBy
   if (verdict != REEL_CF_OK) {
     /* the mids are gone for us either way: their pads are already released */
     g_autofree char *why = describe_failure (status, response);
-    g_message ("cloudflare app %s: tracks/close failed (%s)", self->spec->app_id, why);
+    g_message ("%s: tracks/close failed (%s)", self->label, why);
   }
   pump (self);
 }
@@ -560,7 +567,7 @@ track_refused (ReelCloudflareRoom *self, Track *t, ReelCfVerdict verdict, const 
   g_autofree char *shown_text = sanitize (description);
   if (verdict == REEL_CF_FAILED) {
     t->state = TRACK_FAILED;
-    g_message ("cloudflare app %s: track %s refused: %s", self->spec->app_id, t->shown_id,
+    g_message ("%s: track %s refused: %s", self->label, t->shown_id,
                shown_code);
     emit_state (self, t, "failed", shown_code, shown_text);
     return;
@@ -760,7 +767,7 @@ pump (ReelCloudflareRoom *self)
       continue;
     if (t->next_try > now)
       next = MIN (next, t->next_try);
-    else if (t->awaited)
+    else if (t->awaited && self->probe)
       probe (self, t);
     else
       g_ptr_array_add (ready, t);
@@ -830,15 +837,56 @@ reel_cloudflare_room_iface_init (ReelRoomInterface *iface)
 ReelCloudflareRoom *
 reel_cloudflare_room_new (const ReelRoomSpec *spec, const char *secret, const char *simulcast_rid)
 {
-  ReelCloudflareRoom *self = g_object_new (REEL_TYPE_CLOUDFLARE_ROOM, NULL);
+  g_autofree char *base = reel_cf_app_base (spec->api_url, spec->app_id);
+  g_autofree char *label = g_strdup_printf ("cloudflare app %s", spec->app_id);
+  g_autofree char *credential = g_strdup_printf ("the secret of app %s", spec->app_id);
+  g_autofree char *scope = g_strdup_printf ("app %s", spec->app_id);
+  ReelCfEndpoint endpoint = { .base = base, .secret = secret, .label = label,
+                              .service = "Cloudflare Realtime", .credential = credential,
+                              .scope = scope, .simulcast_rid = simulcast_rid, .probe = TRUE };
+  ReelCloudflareRoom *self = reel_cloudflare_room_new_for_endpoint (&endpoint);
+  reel_room_spec_free (self->spec);
   self->spec = reel_room_spec_copy (spec);
-  self->auth_header = g_strdup_printf ("Authorization: Bearer %s", secret);
-  g_autofree char *api = g_strdup (spec->api_url);
+  return self;
+}
+
+/**
+ * reel_cf_app_base:
+ * @api_url: the API base (".../v1")
+ * Returns: (transfer full): "<api_url>/apps/<app_id>" without doubled slashes
+ */
+char *
+reel_cf_app_base (const char *api_url, const char *app_id)
+{
+  g_autofree char *api = g_strdup (api_url);
   gsize len = strlen (api);
   while (len > 0 && api[len - 1] == '/')
     api[--len] = '\0';
-  self->base = g_strdup_printf ("%s/apps/%s", api, spec->app_id);
-  self->simulcast_rid = g_strdup (simulcast_rid);
+  return g_strdup_printf ("%s/apps/%s", api, app_id);
+}
+
+/**
+ * reel_cloudflare_room_new_for_endpoint:
+ * @endpoint: where and how to pull (copied)
+ * Returns: (transfer full): a room with no track to pull yet
+ */
+ReelCloudflareRoom *
+reel_cloudflare_room_new_for_endpoint (const ReelCfEndpoint *endpoint)
+{
+  ReelCloudflareRoom *self = g_object_new (REEL_TYPE_CLOUDFLARE_ROOM, NULL);
+  self->spec = reel_room_spec_new (REEL_PROVIDER_CLOUDFLARE);
+  if (endpoint->secret != NULL)
+    self->auth_header = g_strdup_printf ("Authorization: Bearer %s", endpoint->secret);
+  self->base = g_strdup (endpoint->base);
+  self->label = g_strdup (endpoint->label);
+  self->service = g_strdup (endpoint->service);
+  self->credential = g_strdup (endpoint->credential);
+  self->scope = g_strdup (endpoint->scope);
+  self->simulcast_rid = g_strdup (endpoint->simulcast_rid);
+  self->probe = endpoint->probe;
+  self->forbidden_fatal = endpoint->forbidden_fatal;
+  if (endpoint->keep_cookies)
+    reel_curl_keep_cookies (self->curl);
   return self;
 }
 
@@ -867,6 +915,10 @@ reel_cloudflare_room_finalize (GObject *object)
   g_free (self->auth_header);
   g_free (self->base);
   g_free (self->simulcast_rid);
+  g_free (self->label);
+  g_free (self->service);
+  g_free (self->credential);
+  g_free (self->scope);
   g_free (self->session_id);
   g_free (self->session_key);
   g_free (self->pending_answer);

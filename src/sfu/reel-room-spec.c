@@ -91,6 +91,7 @@ reel_remote_track_copy (const ReelRemoteTrack *track)
   ReelRemoteTrack *c = reel_remote_track_new (track->session_id, track->track_name);
   c->kind = g_strdup (track->kind);
   c->participant = g_strdup (track->participant);
+  c->participant_name = g_strdup (track->participant_name);
   return c;
 }
 
@@ -103,6 +104,7 @@ reel_remote_track_free (ReelRemoteTrack *track)
   g_free (track->track_name);
   g_free (track->kind);
   g_free (track->participant);
+  g_free (track->participant_name);
   g_free (track);
 }
 
@@ -170,6 +172,7 @@ reel_room_spec_new (ReelProvider provider)
   spec->provider = provider;
   spec->participants = g_ptr_array_new_with_free_func ((GDestroyNotify) reel_synthetic_participant_free);
   spec->tracks = g_ptr_array_new_with_free_func ((GDestroyNotify) reel_remote_track_free);
+  spec->empty_timeout_s = -1;
   return spec;
 }
 
@@ -191,6 +194,10 @@ reel_room_spec_copy (const ReelRoomSpec *spec)
   c->app_id = g_strdup (spec->app_id);
   c->api_url = g_strdup (spec->api_url);
   c->tracks = reel_remote_tracks_copy (spec->tracks);
+  c->room_name = g_strdup (spec->room_name);
+  c->display_name = g_strdup (spec->display_name);
+  c->visible = spec->visible;
+  c->empty_timeout_s = spec->empty_timeout_s;
   c->public_json = spec->public_json ? json_node_copy (spec->public_json) : NULL;
   return c;
 }
@@ -208,5 +215,7 @@ reel_room_spec_free (ReelRoomSpec *spec)
   g_free (spec->url);
   g_free (spec->pin);
   g_free (spec->secret);
+  g_free (spec->room_name);
+  g_free (spec->display_name);
   g_free (spec);
 }

@@ -29,6 +29,7 @@ typedef struct {
   double leave_at_s;  /* seconds after the recording starts; < 0 = stays */
 } ReelSyntheticParticipant;
 
+#define REEL_ORANGE_DEFAULT_NAME "Recorder"
 #define REEL_CLOUDFLARE_DEFAULT_API_URL "https://rtc.live.cloudflare.com/v1"
 
 /* A Cloudflare Realtime track to pull: a publisher's session and track name. */
@@ -37,6 +38,7 @@ typedef struct {
   char *track_name;
   char *kind;         /* (nullable) "audio" | "video"; NULL = whatever the SFU offers */
   char *participant;  /* (nullable) the participant it belongs to; NULL = its session */
+  char *participant_name; /* (nullable) how the participant is shown; NULL = its id */
 } ReelRemoteTrack;
 
 typedef struct {
@@ -52,6 +54,11 @@ typedef struct {
   char *app_id;
   char *api_url;            /* the API base, http(s)://, ".../v1" */
   GPtrArray *tracks;        /* (element-type ReelRemoteTrack) */
+  /* REEL_PROVIDER_ORANGE: url (the deployment, http(s)://host[/prefix]) and: */
+  char *room_name;          /* the Orange room name */
+  char *display_name;       /* (nullable) reel's name in the room */
+  gboolean visible;         /* join as a visible user (joined: true) */
+  int empty_timeout_s;      /* < 0: the configured default */
   /* The room object as the request gave it, secrets removed: shown in the
    * recording object. */
   JsonNode *public_json;

@@ -6,7 +6,7 @@ G_DEFINE_INTERFACE (ReelRoom, reel_room, G_TYPE_OBJECT)
 
 enum {
   SIG_JOINED, SIG_LEFT, SIG_TRACK_ADDED, SIG_TRACK_REMOVED, SIG_FAILED, SIG_OFFER,
-  SIG_SESSION_LOST, SIG_TRACK_STATE, N_SIGNALS
+  SIG_SESSION_LOST, SIG_TRACK_STATE, SIG_ENDED, N_SIGNALS
 };
 static guint signals[N_SIGNALS];
 
@@ -67,6 +67,8 @@ reel_room_default_init (ReelRoomInterface *iface)
                                            NULL, G_TYPE_NONE, 6, G_TYPE_STRING, G_TYPE_STRING,
                                            G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING,
                                            G_TYPE_STRING);
+  signals[SIG_ENDED] = g_signal_new ("ended", t, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                     G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 void
@@ -151,4 +153,10 @@ reel_room_emit_track_state (ReelRoom *self, const char *participant_id, const ch
 {
   g_signal_emit (self, signals[SIG_TRACK_STATE], 0, participant_id, track_id, kind, state,
                  error_code, error_message);
+}
+
+void
+reel_room_emit_ended (ReelRoom *self, const char *reason)
+{
+  g_signal_emit (self, signals[SIG_ENDED], 0, reason);
 }

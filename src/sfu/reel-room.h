@@ -16,6 +16,8 @@
  *                         but not received (yet): state "pending" (asked for, retrying)
  *                         or "failed" (refused for good), with the SFU's reason; state
  *                         NULL clears it. Every argument but the first two is nullable.
+ *   "ended"              (utf8 reason): the meeting is over (e.g. nobody left in it for a
+ *                         while): the recording stops and finishes normally
  *
  * SFU adapters also negotiate WebRTC sessions, one per session key (an adapter
  * may hold several connections to its SFU):
@@ -86,5 +88,6 @@ void reel_room_emit_track_state (ReelRoom *self, const char *participant_id, con
                                  const char *error_message);
 void reel_room_emit_offer (ReelRoom *self, const char *session_key, const char *sdp);
 void reel_room_emit_session_lost (ReelRoom *self, const char *session_key);
+void reel_room_emit_ended (ReelRoom *self, const char *reason);
 
 G_END_DECLS

@@ -60,6 +60,7 @@ parse_patch_q (const char *text, GError **error)
 #define WITH_PART_OBJ(obj) "{" ROOM_OF (obj) "," OUT "}"
 #define WITH_OUT(obj) "{" ROOM ",'outputs':[" obj "]}"
 #define WITH(extra) "{" ROOM "," OUT "," extra "}"
+#define OR_ROOM(fields) "{'room':{'provider':'orange'," fields "}," OUT "}"
 #define CF_ROOM(fields, tracks) "{'room':{'provider':'cloudflare'," fields ",'tracks':[" tracks "]}," OUT "}"
 #define CF_T1 "{'session_id':'s','track_name':'t'}"
 
@@ -189,6 +190,33 @@ test_cloudflare_room (void)
   g_assert_error (error, REEL_ERROR, REEL_ERROR_INVALID_FIELD);
   g_assert_true (g_str_has_prefix (error->message, "room.tracks[16]: more than 16 participants"));
   g_string_free (many, TRUE);
+}
+
+/* An Orange room parses; visible defaults to false, empty_timeout_s to the config's. */
+static void
+test_orange_room (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ReelRecordingSpec) spec = parse_recording_q (
+    "{'room':{'provider':'orange','url':'https://meet.example/','room':'h8Zx-3_q'}," OUT "}",
+    &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (spec->room->provider, ==, REEL_PROVIDER_ORANGE);
+  g_assert_cmpstr (spec->room->url, ==, "https://meet.example/");
+  g_assert_cmpstr (spec->room->room_name, ==, "h8Zx-3_q");
+  g_assert_null (spec->room->display_name);
+  g_assert_false (spec->room->visible);
+  g_assert_cmpint (spec->room->empty_timeout_s, <, 0);
+
+  g_autoptr (ReelRecordingSpec) full = parse_recording_q (
+    "{'room':{'provider':'orange','url':'http://127.0.0.1:9','room':'standup','name':'Rec',"
+    "'visible':true,'empty_timeout_s':5}," OUT "}", &error);
+  g_assert_no_error (error);
+  g_autoptr (ReelRoomSpec) copy = reel_room_spec_copy (full->room);
+  g_assert_cmpstr (copy->display_name, ==, "Rec");
+  g_assert_true (copy->visible);
+  g_assert_cmpint (copy->empty_timeout_s, ==, 5);
+  g_assert_cmpstr (copy->room_name, ==, "standup");
 }
 
 static void
@@ -470,8 +498,25 @@ static const BadCase bad_recordings[] = {
     "room.tracks[0].mid: unknown field" },
   { CF_ROOM ("'app_id':'app'", CF_T1 "," "{'session_id':'s','track_name':'u'}," CF_T1), INVALID,
     "room.tracks[2]: duplicate track (same session_id and track_name as room.tracks[0])" },
-  { "{'room':{'provider':'orange'}," OUT "}", REEL_ERROR_PROVIDER_UNAVAILABLE,
-    "room.provider: \"orange\" is not available in this build" },
+  /* orange */
+  { "{'room':{'provider':'orange'}," OUT "}", INVALID, "room.url: missing required field" },
+  { OR_ROOM ("'url':'ws://meet.example'"), INVALID, "room.url: expected an http" },
+  { "{'room':{'provider':'orange','url':'https://meet.example'}," OUT "}", INVALID,
+    "room.room: missing required field" },
+  { OR_ROOM ("'url':'https://meet.example','room':'a/b'"), INVALID,
+    "room.room: may contain only letters, digits and -_.~" },
+  { OR_ROOM ("'url':'https://meet.example','room':'a?b'"), INVALID, "room.room: may contain only" },
+  { OR_ROOM ("'url':'https://meet.example','room':''"), INVALID, "room.room: must be 1 to 128" },
+  { OR_ROOM ("'url':'https://meet.example','room':5"), INVALID, "room.room: expected a string" },
+  { OR_ROOM ("'url':'https://meet.example','room':'r','visible':'yes'"), INVALID,
+    "room.visible: expected true or false, got a string" },
+  { OR_ROOM ("'url':'https://meet.example','room':'r','empty_timeout_s':0"), INVALID,
+    "room.empty_timeout_s: must be 1 to 86400" },
+  { OR_ROOM ("'url':'https://meet.example','room':'r','empty_timeout_s':1.5"), INVALID,
+    "room.empty_timeout_s: expected an integer" },
+  { OR_ROOM ("'url':'https://meet.example','room':'r','name':''"), INVALID, "room.name: must be 1 to 64" },
+  { OR_ROOM ("'url':'https://meet.example','room':'r','app_secret':'x'"), INVALID,
+    "room.app_secret: unknown field" },
   { "{'room':{'provider':'zoom'}," OUT "}", REEL_ERROR_UNKNOWN_PROVIDER,
     "room.provider: unknown provider \"zoom\" (known: synthetic, janus, cloudflare, orange)" },
   { "{'room':{'provider':'Synthetic'}," OUT "}", REEL_ERROR_UNKNOWN_PROVIDER, "room.provider: unknown provider" },
@@ -948,6 +993,7 @@ main (int argc, char **argv)
   g_test_add_func ("/request/recording/api-example", test_api_example);
   g_test_add_func ("/request/recording/janus", test_janus_room);
   g_test_add_func ("/request/recording/cloudflare", test_cloudflare_room);
+  g_test_add_func ("/request/recording/orange", test_orange_room);
   g_test_add_func ("/request/recording/defaults", test_defaults);
   g_test_add_func ("/request/recording/boundaries", test_boundaries);
   g_test_add_func ("/request/recording/counts", test_counts);
