@@ -76,7 +76,7 @@ class CloudflareRecordingTest(rt.ReelTestCase):
         super().setUpClass()
         cls.with_chromium, cls.no_chromium_why = chromium_possible()
         try:
-            cls.env = realtimeenv.RealtimeEnv(None, apps={"app1": APPS["app1"]}, chromium=cls.with_chromium)
+            cls.env = realtimeenv.RealtimeEnv(None, apps={"app1": APPS["app1"], "app2": APPS["app2"]}, chromium=cls.with_chromium)
         except RuntimeError as e:
             raise unittest.SkipTest(str(e))
         cls.addClassCleanup(cls.env.close)

@@ -174,8 +174,15 @@ class RealtimeEnv:
         for app, secret in self.apps.items():
             argv += ["--app", "%s:%s" % (app, secret)]
         self._sfu_log = open(os.path.join(self.workdir, "sfu.log"), "a")
+        env = dict(os.environ)
+        for k in ("GST_DEBUG", "GST_DEBUG_FILE"):
+            env.pop(k, None)
+        if os.environ.get("REEL_REALTIME_GST_DEBUG"):
+            # GStreamer's debug log of the SFU alone (e.g. webrtcbin:6), into WORKDIR/sfu-gst.log
+            env.update(GST_DEBUG=os.environ["REEL_REALTIME_GST_DEBUG"], GST_DEBUG_NO_COLOR="1",
+                       GST_DEBUG_FILE=os.path.join(self.workdir, "sfu-gst.log"))
         self.sfu_proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                         stderr=subprocess.PIPE, cwd=self.workdir)
+                                         stderr=subprocess.PIPE, cwd=self.workdir, env=env)
         threading.Thread(target=self._read_sfu_stderr, daemon=True).start()
         line = [None]
 

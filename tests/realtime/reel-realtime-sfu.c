@@ -202,6 +202,7 @@ struct _Op {
   GPtrArray *items;           /* (element-type Item) */
   guint timer;
   guint caps_pending;
+  guint settle_tries;
   gboolean sfu_offers;        /* the SDP we send back is an offer */
 };
 
@@ -1220,10 +1221,43 @@ op_answer_offer (Op *op, const char *sdp_text)
   return TRUE;
 }
 
+#define SETTLE_WAIT_MS 5
+#define SETTLE_TRIES 200
+
+/* Whether webrtcbin holds the caps of every egress pad whose caps have passed our
+ * probe (see slot_caps_ready_main): an offer made in between would crash it. */
+static gboolean
+session_caps_settled (Session *s)
+{
+  for (guint i = 0; i < s->slots->len; i++) {
+    Slot *slot = g_ptr_array_index (s->slots, i);
+    g_autoptr (GstCaps) passed = rt_rewriter_get_caps (slot->rw);
+    if (passed != NULL && !gst_pad_has_current_caps (slot->sink))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static void op_make_offer (Op *op);
+
+static gboolean
+op_make_offer_later (gpointer data)
+{
+  Op *op = data;
+  if (op->stage == STAGE_NEGOTIATE && !op->sfu_offers && op_check_session (op))
+    op_make_offer (op);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 op_make_offer (Op *op)
 {
   op->stage = STAGE_NEGOTIATE;
+  if (!session_caps_settled (op->session) && op->settle_tries++ < SETTLE_TRIES) {
+    g_timeout_add_full (G_PRIORITY_DEFAULT, SETTLE_WAIT_MS, op_make_offer_later, op_ref (op),
+                        (GDestroyNotify) op_unref);
+    return;
+  }
   op->sfu_offers = TRUE;
   for (guint i = 0; i < op->session->slots->len; i++) {
     Slot *slot = g_ptr_array_index (op->session->slots, i);
@@ -1356,13 +1390,25 @@ op_bind_start (Op *op)
 
 /* ---------- ops: pull (remote tracks) ---------- */
 
+static gboolean slot_caps_recheck (gpointer data);
+
+/* main: the first caps passed the egress pad's probe. The probe runs before
+ * webrtcbin's own event handler has taken them: an offer created in between
+ * leaves the m-line out ("no caps available for transceiver") yet links the pad
+ * once the answer is set, and webrtcbin 1.22 aborts (_connect_input_stream:
+ * assertion trans->stream). So the slot is ready only once the pad holds the caps
+ * as its current caps, which a sink pad stores after the element accepted them. */
 static void
 slot_caps_ready_main (gpointer data, gpointer arg)
 {
   Sfu *sfu = the_sfu;
   Slot *slot = g_hash_table_lookup (sfu->slots, data);
-  if (slot == NULL || slot->caps_ready)
+  if (slot == NULL || slot->caps_ready || slot->closed)
     return;
+  if (!gst_pad_has_current_caps (slot->sink)) {
+    g_timeout_add (5, slot_caps_recheck, data);
+    return;
+  }
   slot->caps_ready = TRUE;
   if (slot->op == NULL)
     return;
@@ -1374,6 +1420,13 @@ slot_caps_ready_main (gpointer data, gpointer arg)
     g_clear_handle_id (&op->timer, g_source_remove);
     op_make_offer (op);
   }
+}
+
+static gboolean
+slot_caps_recheck (gpointer data)
+{
+  slot_caps_ready_main (data, NULL);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -1865,11 +1918,38 @@ authorized (SoupServerMessage *msg, App *app)
   return constant_time_equal (token, app->secret);
 }
 
+typedef struct {
+  char *line;                 /* "METHOD /path" */
+  gint64 start;
+} Request;
+
+static void
+request_free (gpointer data, GClosure *closure)
+{
+  Request *r = data;
+  g_free (r->line);
+  g_free (r);
+}
+
+/* One line per request: what was asked, the status and how long it took. */
+static void
+on_request_finished (SoupServerMessage *msg, gpointer data)
+{
+  Request *r = data;
+  g_message ("http: %s -> %u (%" G_GINT64_FORMAT " ms)", r->line, soup_server_message_get_status (msg),
+             (g_get_monotonic_time () - r->start) / 1000);
+}
+
 static void
 handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query, gpointer data)
 {
   Sfu *sfu = data;
   const char *method = soup_server_message_get_method (msg);
+  Request *r = g_new0 (Request, 1);
+  r->line = g_strdup_printf ("%s %s", method, path);
+  r->start = g_get_monotonic_time ();
+  g_message ("http: %s ...", r->line);
+  g_signal_connect_data (msg, "finished", G_CALLBACK (on_request_finished), r, request_free, 0);
   /* /v1/apps/{app}/sessions/... ; /apps/{app}/... (legacy, no /v1) too */
   if (g_str_has_prefix (path, "/v1/"))
     path += 3;
@@ -2095,6 +2175,8 @@ main (int argc, char **argv)
     g_autoptr (GList) sessions = g_hash_table_get_values (app->sessions);
     for (GList *l = sessions; l; l = l->next) {
       g_autoptr (Session) s = session_ref (l->data);
+      if (s->op != NULL)
+        g_message ("session %s: a request (op %d) was still in stage %d", s->id, s->op->kind, s->op->stage);
       session_destroy (s, "SFU stopping");
     }
   }
