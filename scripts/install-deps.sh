@@ -21,6 +21,8 @@ packages=(
   systemd libseccomp2 python3-jsonschema
   # tests/realtime: answers checked against the Realtime OpenAPI document (YAML)
   python3-yaml
+  # tests/orange: the local Orange Meets deployment (HTTP, WebSocket, the /partytracks proxy)
+  python3-aiohttp
   # tests/janus: a real Janus, GStreamer publishers in Python, headless Chromium
   janus python3-gi python3-gst-1.0 gir1.2-gst-plugins-bad-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-nice-0.1
   chromium

@@ -69,7 +69,8 @@ reel_orange_track_ref_parse (const char *text)
     return NULL;
   gsize session_len = (gsize) (slash - text);
   gsize name_len = strlen (slash + 1);
-  if (!printable (text, session_len, "-_.") || !printable (slash + 1, name_len, NULL))
+  /* the session id goes into URL paths (sessions/<id>): no dots, so never ".." */
+  if (!printable (text, session_len, "-_") || !printable (slash + 1, name_len, NULL))
     return NULL;
   ReelOrangeTrackRef *ref = g_new0 (ReelOrangeTrackRef, 1);
   ref->session_id = g_strndup (text, session_len);

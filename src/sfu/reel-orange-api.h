@@ -57,7 +57,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (ReelOrangeMessage, reel_orange_message_free)
 ReelOrangeMessage *reel_orange_message_parse (const char *text, gsize length);
 
 /* Splits "<sessionId>/<trackName>" at the first '/'. Both parts must be 1 to 128
- * printable ASCII characters; the session id only letters, digits and "-_.".
+ * printable ASCII characters; the session id only letters, digits and "-_" (it goes
+ * into URL paths).
  * Returns: (transfer full) (nullable) */
 ReelOrangeTrackRef *reel_orange_track_ref_parse (const char *text);
 void reel_orange_track_ref_free (ReelOrangeTrackRef *ref);

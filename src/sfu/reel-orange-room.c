@@ -22,7 +22,7 @@
 #define HTTP_TIMEOUT_S 15
 #define HEARTBEAT_S 5               /* Orange's browsers send one every 5 s; 15 s is the limit */
 #define SILENCE_S 45                /* roomState comes every 15 s: a quiet socket is dead */
-#define FIRST_STATE_S 10            /* a new socket must bring a valid roomState by then */
+#define FIRST_STATE_S 5             /* a new socket must bring a valid roomState by then */
 #define FIRST_TRIES 3               /* sockets lost before any roomState: the room fails */
 #define RECONNECT_MIN_MS 250
 #define RECONNECT_MAX_MS 5000
@@ -185,7 +185,8 @@ socket_lost (ReelOrangeRoom *self, gint code, const char *why)
   gboolean had_state = self->socket_has_state;
   drop_socket (self, FALSE);
   self->tries++;
-  if (!self->have_state && self->tries >= FIRST_TRIES) {
+  /* malformed messages only, never a state: opening it again will not help */
+  if (!self->have_state && (self->tries >= FIRST_TRIES || code == REEL_ERROR_ROOM_PROTOCOL)) {
     g_autofree char *m = g_strdup_printf ("the room WebSocket of %s brought no room state "
                                           "(%u tries; last: %s)", self->spec->room_name,
                                           self->tries, why);

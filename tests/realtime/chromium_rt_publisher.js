@@ -16,6 +16,10 @@
 // and hands the answer to the page. Progress lines on stdout, like rt_publisher.py:
 //   SESSION <id> | TRACKS <video> <audio> | PUBLISHED | CONNECTED | LEFT | FAILED <why>
 // SIGTERM/SIGINT: tracks/close (force) for its tracks, close the browser, exit 0.
+//
+// --base URL sends the API calls to URL/<path> instead of API/apps/APP/<path>, without
+// the bearer, keeping the cookies the answers set: the way a browser pushes through an
+// Orange deployment's /partytracks proxy (which locks each session with a cookie).
 'use strict';
 
 const fs = require('fs');
@@ -42,6 +46,7 @@ function parseArgs(argv) {
     else if (k === '--codec') a.codec = v().toLowerCase();
     else if (k === '--chromium') a.chromium = v();
     else if (k === '--user-data-dir') a.userDataDir = v();
+    else if (k === '--base') a.base = v().replace(/\/+$/, '');
     else throw new Error(`unknown argument ${k}`);
   }
   if (!a.api || !a.app || !a.secret) throw new Error('--api, --app and --secret are required');
@@ -86,13 +91,27 @@ window.pub = {
 };
 </script></body></html>`;
 
+const cookies = new Map(); // --base: name -> value, as the answers set them
+
 async function api(args, method, rel, body) {
-  const resp = await fetch(`${args.api}/apps/${args.app}/${rel}`, {
+  const headers = { 'Content-Type': 'application/json' };
+  if (args.base) {
+    if (cookies.size) headers.Cookie = [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  } else {
+    headers.Authorization = `Bearer ${args.secret}`;
+  }
+  const url = args.base ? `${args.base}/${rel}` : `${args.api}/apps/${args.app}/${rel}`;
+  const resp = await fetch(url, {
     method,
-    headers: { Authorization: `Bearer ${args.secret}`, 'Content-Type': 'application/json' },
+    headers,
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(30000),
   });
+  for (const line of resp.headers.getSetCookie ? resp.headers.getSetCookie() : []) {
+    const [pair] = line.split(';');
+    const eq = pair.indexOf('=');
+    if (eq > 0) cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+  }
   const json = await resp.json().catch(() => null);
   if (!resp.ok) throw new Error(`${method} ${rel}: HTTP ${resp.status} ${JSON.stringify(json)}`);
   return json;
