@@ -206,6 +206,16 @@ class OrangeServer:
             return sorted(r.conns) if r else []
         return self.call(get())
 
+    def kick(self, room, uid, code=1011):
+        """Closes a connection from the server's side (the user stays in the room)."""
+        async def close():
+            r = self.rooms.get(room)
+            ws = r.conns.get(uid) if r else None
+            if ws is not None:
+                await ws.close(code=code)
+            return ws is not None
+        return self.call(close())
+
     @staticmethod
     def wait(cond, timeout, step=0.05):
         deadline = time.monotonic() + timeout

@@ -396,6 +396,42 @@ class OrangeRecordingTest(rt.ReelTestCase):
         self.assertEqual(dropped, [], "the good recording lost Alice meanwhile")
         self.assert_tones(path, 2.0, dur - 3.0, [440])
 
+    def test_5_visible_and_reconnecting(self):
+        """A visible reel joins under its name; its socket drops and comes back, the recording goes on."""
+        room = self.room_name()
+        alice = self.join(room, "Alice", self.push("Alice", "vp8", "#ff0000", 440))
+        bob_pub = self.push("Bob", "h264", "#00ff00", 660)
+        ids = {alice.user.id}
+        rec = self.start_recording(self.body(self.orange(room, visible=True, name="Reel Recorder"), 14))
+        w = self.watch(rec["id"])
+        t_rec = w.wait(lambda r: r.get("state") == "recording", 30, "state recording")
+        self.expect_live(w, t_rec, ["Alice"], FOLLOW_S, "Alice")
+        reel = self.srv.wait(lambda: [u for u in self.reel_users(room, ids) if u.get("joined")], 5)
+        self.assertEqual([(u.get("name"), u.get("joined")) for u in reel], [("Reel Recorder", True)],
+                         self.srv.users(room))
+        reel_id = reel[0]["id"]
+        self.assertNotIn("Reel Recorder", tj.live_kinds(w.last()), "reel records itself")
+
+        self.sleep_until(t_rec + 3.0)
+        t_kick = time.monotonic()
+        self.assertTrue(self.srv.kick(room, reel_id))
+        back = self.srv.wait(lambda: self.srv.seen("connect %s %s" % (room, reel_id), since=t_kick), 10)
+        self.assertTrue(back, "reel did not open the room socket again")
+        rt.note("room socket dropped: reel connected again %.2fs later" % (back[0][0] - t_kick))
+        self.assertTrue(self.srv.wait(lambda: self.srv.seen("userUpdate %s %s joined=True" % (room, reel_id),
+                                                            since=t_kick), 5), "reel did not join again")
+        t_join = time.monotonic()
+        self.join(room, "Bob", bob_pub)
+        lat = self.expect_live(w, t_join, ["Alice", "Bob"], FOLLOW_S, "Bob after reel's reconnection") - t_join
+        rt.note("Bob followed %.2fs after joining, after the socket came back" % lat)
+        self.assertEqual([s for s in w.states_between(t_rec, t_join) if s[1] != "recording"], [])
+        dropped = [round(t - t_rec, 2) for t, r in w.snapshot()
+                   if t_kick < t < t_join and not tj.fully_live(r, ["Alice"])]
+        self.assertEqual(dropped, [], "Alice left the recording while the room socket was down")
+        rec = self.wait_terminal(rec["id"], 40)
+        path = self.file_of(rec)
+        self.assert_frame(path, rt.packet_duration(path) - 1.0, [RED, GREEN], "Alice and Bob at the end")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
