@@ -18,12 +18,14 @@ meson compile -C "$asan"
 
 fuzz=build-fuzz
 [ -d "$fuzz" ] || CC=clang meson setup "$fuzz" -Dfuzz=true -Dfuzz_seconds="${REEL_FUZZ_SECONDS:-30}" >/dev/null
-ninja -C "$fuzz" tests/fuzz/fuzz-request tests/fuzz/fuzz-cloudflare tests/fuzz/fuzz-orange >/dev/null
+ninja -C "$fuzz" tests/fuzz/fuzz-request tests/fuzz/fuzz-cloudflare tests/fuzz/fuzz-orange \
+  tests/realtime/fuzz-realtime >/dev/null
 
 status=0
 meson test -C "$build" --print-errorlogs --num-processes 1 || status=1
 # Bounded libFuzzer runs of the request parser, of the Cloudflare API answer
-# parsers and of the Orange room message parsers (their corpora run above).
+# parsers, of the Orange room message parsers and of the local Realtime SFU's
+# request parser (their corpora run above).
 meson test -C "$fuzz" --no-rebuild --print-errorlogs --suite fuzz || status=1
 # GStreamer and GLib keep caches for the life of the process: leak checking would
 # only report them. Memory errors and undefined behaviour still abort.
