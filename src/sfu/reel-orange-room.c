@@ -51,6 +51,7 @@ struct _ReelOrangeRoom {
   gint64 last_message;        /* monotonic µs */
   gboolean have_state;        /* a valid roomState arrived (ever) */
   gboolean socket_has_state;  /* ... on the current socket */
+  gboolean failed;             /* "failed" was emitted: the runner stops and leaves */
   gboolean left;
 };
 
@@ -77,8 +78,10 @@ stop_timers (ReelOrangeRoom *self)
 static void
 fail_room (ReelOrangeRoom *self, gint code, const char *message)
 {
-  if (self->left)
+  if (self->left || self->failed)
     return;
+  self->failed = TRUE;
+  stop_timers (self); /* nothing more to decide: no reconnection, no "ended" */
   g_message ("%s: %s", self->label, message);
   g_autoptr (GError) error = g_error_new_literal (REEL_ERROR, code, message);
   reel_room_emit_failed (REEL_ROOM (self), error);
@@ -121,7 +124,7 @@ static void
 on_socket_message (SoupWebsocketConnection *ws, gint type, GBytes *message, gpointer data)
 {
   ReelOrangeRoom *self = data;
-  if (self->left || ws != self->ws)
+  if (self->left || self->failed || ws != self->ws)
     return;
   self->last_message = g_get_monotonic_time ();
   gsize len = 0;
@@ -180,7 +183,7 @@ schedule_reconnect (ReelOrangeRoom *self)
 static void
 socket_lost (ReelOrangeRoom *self, gint code, const char *why)
 {
-  if (self->left)
+  if (self->left || self->failed)
     return;
   gboolean had_state = self->socket_has_state;
   drop_socket (self, FALSE);

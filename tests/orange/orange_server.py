@@ -302,7 +302,10 @@ class OrangeServer:
                 '{"type":"roomState","state":{"users":"nobody"}}']
         i = 0
         while not ws.closed:
-            await ws.send_str(junk[i % len(junk)])
+            try:
+                await ws.send_str(junk[i % len(junk)])
+            except (ConnectionError, RuntimeError):
+                return  # the client gave up on us
             i += 1
             await asyncio.sleep(0.5)
 
@@ -464,8 +467,11 @@ class OrangeUser:
         self._reader = asyncio.ensure_future(self._read())
 
     async def _heartbeats(self):
-        while True:
-            await self._ws.send_str(json.dumps({"type": "heartbeat"}))
+        while not self._ws.closed:
+            try:
+                await self._ws.send_str(json.dumps({"type": "heartbeat"}))
+            except (ConnectionError, RuntimeError):
+                return
             await asyncio.sleep(5)
 
     async def _read(self):
