@@ -35,7 +35,11 @@ k is the first free 198.18.k.0/24 (shared lock with tests/janus/janusenv.py).
 
 Every process is tracked by PID and killed by PID (with its descendants) on close;
 the namespace is then deleted. Namespaces left by a run that was SIGKILLed are
-removed at the next start. REEL_TEST_KEEP=1 keeps the work folder (logs).
+removed at the next start. The work folder (sfu.log, one log per peer) is kept, and
+named on stderr, when the SFU died, when env.keep is set, when tc failed (a
+reeltest.ReelTestCase, or its class: any of its tests), or with REEL_TEST_KEEP=1.
+REEL_REALTIME_GST_DEBUG=webrtcbin:6 (any GST_DEBUG value) writes the SFU's
+GStreamer debug log to WORKDIR/sfu-gst.log.
 """
 
 import contextlib
@@ -127,6 +131,8 @@ class RealtimeEnv:
         self._lock = threading.Lock()
         self._closed = False
         self._ns_made = False
+        self.keep = False
+        self._tc = tc
         # janusenv's atexit and SIGTERM/SIGINT/SIGHUP handlers close every env in its list
         janusenv._install_handlers()
         janusenv._live_envs.append(self)
@@ -215,11 +221,27 @@ class RealtimeEnv:
     def sfu_running(self):
         return self.sfu_proc is not None and self.sfu_proc.poll() is None
 
+    def sfu_died(self):
+        """The SFU's exit status if it ended by itself (a crash, an abort), else None."""
+        if self.sfu_proc is None or self.sfu_proc.poll() is None or getattr(self, "_stopped", False):
+            return None
+        return self.sfu_proc.returncode
+
+    def _tc_failed(self):
+        tc = self._tc
+        if tc is None:
+            return False
+        if isinstance(tc, type):
+            return bool(getattr(tc, "_any_failed", False)) or not getattr(tc, "_class_ready", True)
+        outcome_failed = getattr(tc, "outcome_failed", None)
+        return bool(outcome_failed()) if outcome_failed else False
+
     def stop_sfu(self, sig=signal.SIGTERM, timeout=10):
         """Stops the SFU (SIGTERM by default) and returns its exit code."""
         if self.sfu_proc is None:
             return None
         if self.sfu_proc.poll() is None:
+            self._stopped = True
             self.sfu_proc.send_signal(sig)
             try:
                 self.sfu_proc.wait(timeout)
@@ -395,6 +417,10 @@ class RealtimeEnv:
         if self._closed:
             return
         self._closed = True
+        died = self.sfu_died()
+        if died is not None:
+            note("the SFU ended by itself (exit status %s); its last lines:\n%s" % (died, self.sfu_log(30)))
+        keep = KEEP or self.keep or died is not None or self._tc_failed()
         with self._lock:
             procs = list(self.procs)
         for p in procs:
@@ -416,7 +442,7 @@ class RealtimeEnv:
                     janusenv.run(["ip", "link", "del", self.veth_host], check=False)
         with contextlib.suppress(ValueError):
             janusenv._live_envs.remove(self)
-        if KEEP:
+        if keep:
             note("kept %s" % self.workdir)
         else:
             shutil.rmtree(self.workdir, True)
