@@ -23,6 +23,7 @@ struct _RtRewriter {
   guint32 last_ts;
   gint64 last_time;
   RtCapsReady ready;
+  guint caps_delay_ms;        /* tests only */
   gpointer user_data;
   GDestroyNotify destroy;
 };
@@ -164,8 +165,11 @@ rewriter_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
     g_mutex_unlock (&rw->lock);
     gst_event_unref (event);
     GST_PAD_PROBE_INFO_DATA (info) = replacement;
-    if (first && rw->ready)
+    if (first && rw->ready) {
       rw->ready (rw->user_data);
+      if (rw->caps_delay_ms > 0)
+        g_usleep ((gulong) rw->caps_delay_ms * 1000);
+    }
     return GST_PAD_PROBE_OK;
   }
   if (gst_video_event_is_force_key_unit (event)) {
@@ -219,6 +223,12 @@ void
 rt_rewriter_set_live (RtRewriter *rw)
 {
   g_atomic_int_set (&rw->live, 1);
+}
+
+void
+rt_rewriter_set_caps_delay (RtRewriter *rw, guint ms)
+{
+  rw->caps_delay_ms = ms;
 }
 
 GstCaps *

@@ -36,6 +36,10 @@ void rt_rewriter_guard (RtRewriter *rw, GstPad *queue_src);
 /* The subscriber's answer covers this transceiver: let media through. */
 void rt_rewriter_set_live (RtRewriter *rw);
 
+/* For tests: hold the first caps event this long after calling @ready, before
+ * webrtcbin sees it (widens the window slot readiness must not fall into). */
+void rt_rewriter_set_caps_delay (RtRewriter *rw, guint ms);
+
 /* (transfer full) (nullable) the caps the egress pad advertises, once known */
 GstCaps *rt_rewriter_get_caps (RtRewriter *rw);
 guint32 rt_rewriter_get_ssrc (RtRewriter *rw);

@@ -112,10 +112,12 @@ def cleanup_stale():
 class RealtimeEnv:
     """See the module docstring. tc: a unittest.TestCase, or its class in setUpClass,
     or None: close() is registered with addCleanup / addClassCleanup. apps: {appId: secret} (default {"app1": "secret1"}).
-    chromium: also make the Chromium namespace (needs root)."""
+    chromium: also make the Chromium namespace (needs root). sfu_args: more options
+    for reel-realtime-sfu (e.g. ["--expire-unconnected", "5"])."""
 
-    def __init__(self, tc=None, apps=None, chromium=False, start=True, timeout=15):
+    def __init__(self, tc=None, apps=None, chromium=False, start=True, timeout=15, sfu_args=()):
         self.apps = dict(apps or {"app1": "secret1"})
+        self.sfu_args = list(sfu_args)  # more reel-realtime-sfu options
         self.pid = os.getpid()
         self.chromium = chromium
         self.ns = "reel-rtc-%d" % self.pid if chromium else None
@@ -179,6 +181,7 @@ class RealtimeEnv:
             argv += ["--local-address", self.chromium_link_address]
         for app, secret in self.apps.items():
             argv += ["--app", "%s:%s" % (app, secret)]
+        argv += self.sfu_args
         self._sfu_log = open(os.path.join(self.workdir, "sfu.log"), "a")
         env = dict(os.environ)
         for k in ("GST_DEBUG", "GST_DEBUG_FILE"):

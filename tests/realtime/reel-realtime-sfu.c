@@ -67,6 +67,7 @@
 #define CAPS_WAIT_MS 5000
 #define GATHER_WAIT_MS 10000
 #define GONE_AFTER_S 30
+#define OP_DEADLINE_MS 25000
 
 typedef struct _Sfu Sfu;
 typedef struct _Session Session;
@@ -154,6 +155,7 @@ struct _Sfu {
   guint next_serial;
   GList *track_waiters;       /* (element-type Op) (owned refs) ops waiting for media */
   guint expire_unconnected_s;
+  guint test_caps_delay_ms;
 };
 
 typedef enum {
@@ -203,6 +205,7 @@ struct _Op {
   guint timer;
   guint caps_pending;
   guint settle_tries;
+  guint deadline;             /* no reference: removed when the op is freed */
   gboolean sfu_offers;        /* the SDP we send back is an offer */
 };
 
@@ -252,6 +255,7 @@ op_unref (Op *op)
   if (!g_atomic_ref_count_dec (&op->ref))
     return;
   g_clear_handle_id (&op->timer, g_source_remove);
+  g_clear_handle_id (&op->deadline, g_source_remove);
   session_unref (op->session);
   g_clear_object (&op->msg);
   rt_request_free (op->req);
@@ -367,6 +371,7 @@ op_respond (Op *op, guint status, JsonNode *node)
     return;
   op->responded = TRUE;
   op->stage = STAGE_DONE;
+  g_clear_handle_id (&op->deadline, g_source_remove);
   respond_node (op->msg, status, node);
   soup_server_message_unpause (op->msg);
   if (op->session != NULL && op->session->op == op)
@@ -1453,6 +1458,7 @@ slot_new (Session *s, Item *it, Ingress *in)
     return NULL;
   }
   slot->rw = rt_rewriter_attach (slot->sink, slot_caps_ready, GUINT_TO_POINTER (slot->serial), NULL);
+  rt_rewriter_set_caps_delay (slot->rw, sfu->test_caps_delay_ms);
   g_hash_table_insert (sfu->slots, GUINT_TO_POINTER (slot->serial), slot);
   g_ptr_array_add (s->slots, slot);
   branch_attach (in, slot);
@@ -1820,6 +1826,22 @@ respond_session_state (SoupServerMessage *msg, Session *s)
   respond_node (msg, 200, root);
 }
 
+/* Every wait of an op is bounded (media 5 s, caps 5 s, ICE gathering 10 s) except
+ * webrtcbin's promises: should one never be answered, the client still gets an
+ * answer, and the log says where it stuck. */
+static gboolean
+op_deadline_passed (gpointer data)
+{
+  Op *op = data;
+  op->deadline = 0;
+  if (op->responded)
+    return G_SOURCE_REMOVE;
+  g_message ("session %s: request (op %d) stuck in stage %d for %d ms: failed", op->session->id, op->kind,
+             op->stage, OP_DEADLINE_MS);
+  op_fail (op, 500, "internal_error", "the SFU did not complete this request in time");
+  return G_SOURCE_REMOVE;
+}
+
 static void
 start_op (Sfu *sfu, App *app, Session *s, SoupServerMessage *msg, OpKind kind)
 {
@@ -1880,6 +1902,7 @@ start_op (Sfu *sfu, App *app, Session *s, SoupServerMessage *msg, OpKind kind)
   }
   op->session = session_ref (s);
   s->op = op;
+  op->deadline = g_timeout_add (OP_DEADLINE_MS, op_deadline_passed, op);
   soup_server_message_pause (msg);
   switch (kind) {
   case OP_NEW_SESSION:
@@ -2075,6 +2098,7 @@ main (int argc, char **argv)
   g_auto (GStrv) apps = NULL;
   g_auto (GStrv) local_addresses = NULL;
   gint expire = 120;
+  gint caps_delay = 0;
   GOptionEntry entries[] = {
     { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "HTTP address, e.g. 127.0.0.1:0", "HOST:PORT" },
     { "app", 0, 0, G_OPTION_ARG_STRING_ARRAY, &apps, "an app and its secret (repeatable)", "APPID:SECRET" },
@@ -2082,6 +2106,8 @@ main (int argc, char **argv)
       "an address ICE may use (repeatable; no STUN/TURN)", "ADDR" },
     { "expire-unconnected", 0, 0, G_OPTION_ARG_INT, &expire,
       "seconds after which a session that never connected is gone (120)", "S" },
+    { "test-caps-delay", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &caps_delay,
+      "tests: hold each egress pad's first caps this long before webrtcbin sees them", "MS" },
     { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- a local Cloudflare-Realtime-compatible SFU");
@@ -2092,7 +2118,8 @@ main (int argc, char **argv)
     g_printerr ("reel-realtime-sfu: %s\n", error->message);
     return 2;
   }
-  if (listen == NULL || apps == NULL || local_addresses == NULL || expire < 1) {
+  if (listen == NULL || apps == NULL || local_addresses == NULL || expire < 1 || caps_delay < 0 ||
+      caps_delay > 5000) {
     g_printerr ("reel-realtime-sfu: --listen, --app and --local-address are required\n");
     return 2;
   }
@@ -2101,6 +2128,7 @@ main (int argc, char **argv)
   Sfu sfu = { 0 };
   the_sfu = &sfu;
   sfu.expire_unconnected_s = (guint) expire;
+  sfu.test_caps_delay_ms = (guint) caps_delay;
   sfu.local_addresses = local_addresses;
   sfu.slots = g_hash_table_new (g_direct_hash, g_direct_equal);
   sfu.apps = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, app_free);

@@ -363,6 +363,25 @@ class MediaTests(unittest.TestCase):
             dave.leave()
 
 
+class CapsRaceTests(unittest.TestCase):
+    """The SFU offers a pulled track only once webrtcbin holds its caps. Here each
+    egress pad's first caps are held 300 ms between the SFU's probe and webrtcbin:
+    an offer made on the probe's word lacked the m-lines (and on a busy machine
+    crashed webrtcbin once the answer came)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.env = RealtimeEnv(cls, sfu_args=["--test-caps-delay", "300"])
+
+    def test_pull_with_slow_caps(self):
+        pub = self.env.gst_publisher("erin", codec="vp8", color=RED, tone_hz=440)
+        rc, rep = self.env.subscribe([(pub.session_id, "erin-video"), (pub.session_id, "erin-audio")],
+                                     duration=3, min_frames=10, min_audio=20)
+        self.assertEqual(rc, 0, rep)
+        self.assertEqual(set(by_name(rep)), {"erin-video", "erin-audio"}, rep)
+        self.assertTrue(self.env.sfu_running(), self.env.sfu_log())
+
+
 class ChromiumTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
