@@ -29,6 +29,8 @@
 #define RECONNECT_MAX_MS 5000
 #define ANSWER_TIMEOUT_S 20         /* the WebRTC session must answer an offer by then */
 #define RENEGOTIATE_TRIES 3
+#define SESSION_CHECK_S 5           /* our session is read this often: a session the SFU
+                                     * dropped is noticed (ICE alone never says) */
 #define MAX_RESPONSE_BYTES (4 * 1024 * 1024) /* an offer grows with every pulled track */
 
 typedef enum {
@@ -82,6 +84,8 @@ struct _ReelCloudflareRoom {
   guint renegotiate_tries;
   guint pump_timer;
   guint answer_timer;
+  guint check_timer;          /* reads our own session every SESSION_CHECK_S */
+  gboolean checking;          /* that GET is in flight */
   guint reconnect_attempts;
   guint serial;
 };
@@ -352,6 +356,7 @@ fail_room (ReelCloudflareRoom *self, gint code, const char *message)
   self->left = TRUE;
   g_clear_handle_id (&self->pump_timer, g_source_remove);
   g_clear_handle_id (&self->answer_timer, g_source_remove);
+  g_clear_handle_id (&self->check_timer, g_source_remove);
   reel_room_emit_failed (REEL_ROOM (self), error);
 }
 
@@ -396,6 +401,7 @@ session_lost (ReelCloudflareRoom *self, const char *why)
   g_message ("%s: session %s lost (%s); pulling every track again in a new one",
              self->label, self->session_id ? self->session_id : "(none)", why);
   self->generation++;
+  self->checking = FALSE; /* its answer is dropped with the generation */
   g_clear_handle_id (&self->answer_timer, g_source_remove);
   g_clear_pointer (&self->pending_answer, g_free);
   g_ptr_array_set_size (self->closing, 0);
@@ -424,6 +430,38 @@ session_lost (ReelCloudflareRoom *self, const char *why)
   guint delay = MIN (250u << MIN (self->reconnect_attempts, 5u), (guint) RECONNECT_MAX_MS);
   self->reconnect_attempts++;
   schedule_pump (self, delay);
+}
+
+/* ---------- our session, read now and then ---------- */
+
+static void
+on_checked (ReelCloudflareRoom *self, guint status, ReelCfResponse *response, GBytes *body,
+            gpointer data)
+{
+  self->checking = FALSE;
+  ReelCfVerdict verdict = reel_cf_classify (status, response);
+  if (fail_if_fatal (self, verdict, status, response))
+    return;
+  if (verdict == REEL_CF_SESSION_GONE || verdict == REEL_CF_NOT_FOUND) {
+    g_autofree char *why = describe_failure (status, response);
+    g_autofree char *message = g_strdup_printf ("the SFU no longer knows it: %s", why);
+    session_lost (self, message);
+  }
+}
+
+/* A session the SFU dropped (it lost our connection, it restarted) says nothing
+ * on the WebRTC side: our ICE keeps no consent checks. Reading it is no mutation,
+ * so it runs whatever else is in flight. */
+static gboolean
+check_session (gpointer data)
+{
+  ReelCloudflareRoom *self = data;
+  if (self->left || self->session_id == NULL || self->checking)
+    return G_SOURCE_CONTINUE;
+  g_autofree char *path = g_strdup_printf ("sessions/%s", self->session_id);
+  self->checking = TRUE;
+  api_call (self, "GET", path, NULL, on_checked, NULL, NULL);
+  return G_SOURCE_CONTINUE;
 }
 
 /* ---------- sessions/new ---------- */
@@ -460,6 +498,8 @@ on_session_created (ReelCloudflareRoom *self, guint status, ReelCfResponse *resp
   self->session_id = g_steal_pointer (&id);
   self->session_key = g_strdup_printf ("cf-%u", self->generation);
   g_message ("%s: session %s", self->label, self->session_id);
+  if (self->probe && self->check_timer == 0)
+    self->check_timer = g_timeout_add_seconds (SESSION_CHECK_S, check_session, self);
   pump (self);
 }
 
@@ -806,6 +846,7 @@ cloudflare_leave (ReelRoom *room)
   self->left = TRUE;
   g_clear_handle_id (&self->pump_timer, g_source_remove);
   g_clear_handle_id (&self->answer_timer, g_source_remove);
+  g_clear_handle_id (&self->check_timer, g_source_remove);
   /* Sessions have no close call: the SFU drops ours once the connection is gone. */
 }
 
@@ -897,6 +938,7 @@ reel_cloudflare_room_dispose (GObject *object)
   self->left = TRUE;
   g_clear_handle_id (&self->pump_timer, g_source_remove);
   g_clear_handle_id (&self->answer_timer, g_source_remove);
+  g_clear_handle_id (&self->check_timer, g_source_remove);
   g_clear_object (&self->curl);
   G_OBJECT_CLASS (reel_cloudflare_room_parent_class)->dispose (object);
 }

@@ -15,7 +15,9 @@ What a viewer of the file must see and hear, and what the API must say:
 - a track named before it is published shows "pending" with the SFU's reason, then
   is live within 3 s of being published;
 - bad requests fail clearly (invalid_field, sfu_secret_missing, sfu_unreachable,
-  unauthorized_room, room_not_found) while a good recording runs on untouched.
+  unauthorized_room, room_not_found) while a good recording runs on untouched;
+- the SFU drops reel's session (SIGUSR1 to the local SFU): reel notices, pulls every
+  track again in a new session, and the recording goes on.
 
 Needs the SFU built (meson sets REEL_REALTIME_SFU); the Chromium part needs root,
 chromium, node + playwright-core (tests/janus: npm ci) and chromium_rt_publisher.js.
@@ -27,6 +29,7 @@ Run: meson test -C build --suite cloudflare
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 import unittest
@@ -292,6 +295,33 @@ class CloudflareRecordingTest(rt.ReelTestCase):
         self.assert_frame(path, dur - 1.5, [RED], "the good recording, untouched")
         rt.note("bad inputs done %.1fs after the good recording started" % (time.monotonic() - t0))
 
+    def test_5_session_lost(self):
+        """The SFU drops reel's session (as it does after a lost connection): reel notices
+        within 8 s, pulls every track again in a new session, and the recording goes on."""
+        alice = self.gst("Alice", "vp8", "#ff0000", 440)
+        rec = self.start_recording(self.body(self.room(self.tracks_of(alice)), 16))
+        w = self.watch(rec["id"])
+        t_rec = w.wait(lambda r: r.get("state") == "recording", 30, "state recording")
+        self.expect_live(w, t_rec, ["Alice"], 3.0, "Alice")
+        self.sleep_until(t_rec + 3.0)
+        t_drop = time.monotonic()
+        self.env.sfu_proc.send_signal(signal.SIGUSR1)  # the SFU forgets every pulling session
+        t_gone = w.wait_after(t_drop, lambda r: not tj.fully_live(r, ["Alice"]), 8.0, "Alice's session gone")
+        if t_gone is None:
+            self.fail("reel did not notice in 8 s that the SFU dropped its session: %s" % rt.pretty(w.last()))
+        t_back = self.expect_live(w, t_gone, ["Alice"], 6.0, "Alice in a new session")
+        rt.note("session lost: noticed %.2fs after the drop, Alice live again %.2fs after it"
+                % (t_gone - t_drop, t_back - t_drop))
+        self.assertTrue(self.env.sfu_running(), self.env.sfu_log())
+
+        rec = self.wait_terminal(rec["id"], 30)
+        self.assertEqual(rec["state"], "finished", rt.pretty(rec))
+        path = self.file_of(rec)
+        dur = rt.packet_duration(path)
+        self.assertAlmostEqual(dur, 16.0, delta=1.5, msg="the recording went on: it lasts %.2fs" % dur)
+        m_back = t_back - t_rec
+        self.assert_frame(path, min(dur - 1.0, m_back + 2.0), [RED], "Alice back after the new session")
+        self.assert_tones(path, m_back + 1.5, dur - m_back - 2.5, [440])
 
 if __name__ == "__main__":
     rt.main()

@@ -43,6 +43,7 @@
  *   - Non-trickle: every SDP is sent once ICE gathering is complete (10 s at most).
  *   - A session whose connection fails or stays disconnected 30 s, or that never
  *     connects within 120 s (--expire-unconnected), is gone: 410 session_error.
+ *     SIGUSR1 (tests) makes every session that pulls tracks gone at once.
  *
  * Thread rule: webrtcbin answers promises and emits signals on its own threads and
  * adds pads from streaming threads; those callbacks only post to the main context
@@ -2048,6 +2049,29 @@ on_quit_signal (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* SIGUSR1 (tests): every session that pulls tracks is gone at once, as if the SFU
+ * had lost it; its subscribers learn it from their connection or the API (410). */
+static gboolean
+on_drop_signal (gpointer data)
+{
+  Sfu *sfu = data;
+  GHashTableIter iter;
+  gpointer value;
+  g_hash_table_iter_init (&iter, sfu->apps);
+  while (g_hash_table_iter_next (&iter, NULL, &value)) {
+    App *app = value;
+    g_autoptr (GList) sessions = g_hash_table_get_values (app->sessions);
+    for (GList *l = sessions; l; l = l->next) {
+      Session *s = l->data;
+      if (s->slots->len > 0) {
+        g_autoptr (Session) keep = session_ref (s);
+        session_destroy (s, "dropped (SIGUSR1)");
+      }
+    }
+  }
+  return G_SOURCE_CONTINUE;
+}
+
 static gboolean
 on_bus (GstBus *bus, GstMessage *message, gpointer data)
 {
@@ -2190,6 +2214,7 @@ main (int argc, char **argv)
 
   g_unix_signal_add (SIGTERM, on_quit_signal, sfu.loop);
   g_unix_signal_add (SIGINT, on_quit_signal, sfu.loop);
+  g_unix_signal_add (SIGUSR1, on_drop_signal, &sfu);
   g_main_loop_run (sfu.loop);
 
   g_message ("stopping");
