@@ -41,6 +41,9 @@
  *     session_error, as Cloudflare documents. tracks/close with force:true is
  *     allowed while an answer is awaited; GET is always allowed.
  *   - Non-trickle: every SDP is sent once ICE gathering is complete (10 s at most).
+ *   - A pulled track is offered only once webrtcbin holds its caps; every request is
+ *     answered within 25 s (500 internal_error, and a log line naming its stage).
+ *   - One log line per HTTP request (method, path, status, time) on stderr.
  *   - A session whose connection fails or stays disconnected 30 s, or that never
  *     connects within 120 s (--expire-unconnected), is gone: 410 session_error.
  *     SIGUSR1 (tests) makes every session that pulls tracks gone at once.
