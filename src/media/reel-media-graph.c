@@ -20,6 +20,7 @@ GST_DEBUG_CATEGORY_STATIC (reel_media_debug);
 #define AUDIO_RATE 48000
 #define BASE_TILE_SIZE 16
 #define MIXER_LATENCY (100 * GST_MSECOND)
+#define AAC_PRIMING_SAMPLES 1024 /* audio-aac: avenc_aac's encoder delay */
 
 static GQuark output_quark;
 
@@ -78,7 +79,7 @@ typedef struct {
 struct _ReelMediaGraph {
   GObject parent_instance;
   char *name;
-  guint width, height;
+  guint width, height, framerate;
   GstElement *pipeline;
   GstElement *mixers[2];      /* indexed by ReelMediaKind */
   GstElement *tees[2];
@@ -225,7 +226,10 @@ build_chain (ReelMediaGraph *self, ReelMediaKind kind, const ReelMediaSettings *
   if (mixer == NULL)
     return FALSE;
   if (video)
-    g_object_set (mixer, "background", 1 /* black */, NULL);
+    /* One blending thread: the compositor's worker threads split each frame into
+     * bands and join them again, which costs more CPU than it saves wall time
+     * (tests/bench: -13% for 9 tiles); recordings run side by side use the cores. */
+    g_object_set (mixer, "background", 1 /* black */, "max-threads", 1u, NULL);
   /* ignore-inactive-pads (a participant whose pad has no data yet must not hold
    * back the timeline) is switched on by base_input_flowing() once the base input
    * has data queued: with every pad inactive, audioaggregator reports EOS and the
@@ -372,6 +376,7 @@ reel_media_graph_new (const ReelMediaSettings *s, GError **error)
   self->name = g_strdup (s->name);
   self->width = s->width;
   self->height = s->height;
+  self->framerate = MAX (s->framerate, 1);
   g_autofree char *pname = g_strdup_printf ("rec-%s", s->name);
   self->pipeline = gst_pipeline_new (pname);
   gst_object_ref_sink (self->pipeline);
@@ -538,13 +543,37 @@ follow_video_shape (ReelMediaGraph *self, Input *in)
                      track_shape_free);
 }
 
+/* How a tile is scaled: bilinear, 2 taps (what videoscale method=bilinear does).
+ * The compositor's default (cubic, taps growing with the downscale ratio) costs
+ * twice as much for a 3x3 grid of 640x360 pictures (tests/bench, README). */
+static GstStructure *
+tile_converter_config (void)
+{
+  return gst_structure_new ("GstVideoConverter",
+                            GST_VIDEO_CONVERTER_OPT_RESAMPLER_METHOD, GST_TYPE_VIDEO_RESAMPLER_METHOD,
+                            GST_VIDEO_RESAMPLER_METHOD_LINEAR,
+                            GST_VIDEO_RESAMPLER_OPT_MAX_TAPS, G_TYPE_INT, 2, NULL);
+}
+
 static gboolean
 link_input (ReelMediaGraph *self, Input *in, GError **error)
 {
   in->mixer_pad = gst_element_request_pad_simple (self->mixers[in->kind], "sink_%u");
-  if (in->kind == REEL_MEDIA_KIND_VIDEO)
+  if (in->kind == REEL_MEDIA_KIND_VIDEO) {
     /* Not sizing-policy=keep-aspect-ratio: 1.22.0 scales 640x360 into 480x360 with it. */
-    g_object_set (in->mixer_pad, "zorder", 1 + self->tiles->len, NULL);
+    g_autoptr (GstStructure) config = tile_converter_config ();
+    g_object_set (in->mixer_pad, "zorder", 1 + self->tiles->len, "converter-config", config, NULL);
+    /* Pictures are delayed to meet their sound in the file:
+     * - the compositor shows in each output frame [t, t + d) the last picture
+     *   that starts before t + d, up to a whole frame early; half a frame later
+     *   it shows the picture nearest to t (what a frame-rate converter does);
+     * - the AAC encoder's priming (one 1024-sample frame, which libavcodec's AAC
+     *   encoder puts first and mp4mux/matroskamux do not cut with an edit list)
+     *   plays every sound that much later. */
+    gst_pad_set_offset (in->mixer_pad, (gint64) (GST_SECOND / (2 * self->framerate) +
+                                                 gst_util_uint64_scale_int (AAC_PRIMING_SAMPLES, GST_SECOND,
+                                                                            AUDIO_RATE)));
+  }
   if (in->src == NULL || gst_pad_link (in->src, in->mixer_pad) != GST_PAD_LINK_OK) {
     g_set_error (error, REEL_ERROR, REEL_ERROR_MEDIA, "track %s: cannot link its source",
                  in->track_id);

@@ -25,13 +25,20 @@ import time
 
 import benchlib as b
 
+LINEAR_PAD = 'sink_{i}::converter-config="config,GstVideoConverter.resampler-method=(GstVideoResamplerMethod)linear"'
+# reel's tile scaling (src/media/reel-media-graph.c): bilinear, 2 taps
+BILINEAR_PAD = ('sink_{i}::converter-config="config,GstVideoConverter.resampler-method=(GstVideoResamplerMethod)linear,'
+                'GstVideoResampler.max-taps=(int)2"')
+X264 = "x264enc speed-preset=veryfast tune=zerolatency bitrate={kbps} key-int-max={keyint}"
+
+# reel's graph as its templates and C code build it today
 BASE = {
-    "decoder": "avdec_vp8",            # video decoder element with its properties
+    "decoder": "avdec_vp8 max-threads=1",  # video decoder element with its properties
     "dec_convert": "",                 # something between decoder and compositor
     "branch_scale": None,              # None: the compositor scales; else "videoscale method=..."
-    "compositor": "",                  # extra compositor properties (max-threads=...)
-    "pad_extra": "",                   # extra per-pad properties
-    "encoder": "x264enc speed-preset=veryfast tune=zerolatency bitrate={kbps} key-int-max={keyint}",
+    "compositor": "max-threads=1",     # extra compositor properties
+    "pad_extra": BILINEAR_PAD,         # extra per-pad properties
+    "encoder": X264 + " threads=1",
     "pre_encoder": "videoconvert ! video/x-raw,format=I420 ! ",
     "opus": "opusdec plc=true",
     "queue_venc": "queue",
@@ -40,6 +47,7 @@ BASE = {
     "audio": True,
     "amix": "",                        # extra audiomixer properties (output-buffer-duration=...)
     "silence_spb": 480,                # samplesperbuffer of reel's base silence
+    "aac": "avenc_aac",                # AAC encoder element
 }
 
 
@@ -66,8 +74,8 @@ def description(files, out, opts):
                  + " ! video/x-h264,profile=high ! h264parse config-interval=-1 ! queue ! mux.")
     if o["audio"]:
         parts.append("audiomixer name=amix latency=100000000 " + o["amix"] + " ! audio/x-raw,format=F32LE,rate=48000,channels=2,"
-                     "layout=interleaved ! queue ! audioconvert ! audioresample ! avenc_aac bitrate=%d ! aacparse "
-                     "! queue ! mux." % (b.AUDIO_KBPS * 1000))
+                     "layout=interleaved ! queue ! audioconvert ! audioresample ! %s bitrate=%d ! aacparse "
+                     "! queue ! mux." % (o["aac"], b.AUDIO_KBPS * 1000))
     parts.append("mp4mux name=mux fragment-duration=1000 ! filesink location=%s sync=false async=false" % out)
     parts.append("videotestsrc is-live=true pattern=black ! video/x-raw,format=I420,width=16,height=16,"
                  "framerate=%d/1 ! mix.sink_%d" % (b.FPS, n))
@@ -130,61 +138,41 @@ def _run_graph(files, opts, warmup, window, workdir, tag):
     return res
 
 
-LINEAR_PAD = 'sink_{i}::converter-config="config,GstVideoConverter.resampler-method=(GstVideoResamplerMethod)linear"'
-
 # The levers measured, each as (name, what it changes, options). "reel" is reel's graph
-# as its templates and C code build it today.
+# as its templates and C code build it today; every other row changes one thing.
 LEVERS = [
-    ("reel", "reel's graph today: avdec_vp8 (auto threads), compositor scales (auto threads), x264enc auto threads", {}),
-    ("vp8dec", "decoder: vp8dec instead of avdec_vp8", {"decoder": "vp8dec"}),
-    ("avdec-1thread", "decoder: avdec_vp8 max-threads=1", {"decoder": "avdec_vp8 max-threads=1"}),
+    ("reel", "reel's graph today: avdec_vp8 max-threads=1, compositor max-threads=1 scaling bilinear (2 taps), "
+     "x264enc threads=1", {}),
+    ("before", "reel's graph before tuning: avdec_vp8, compositor auto threads and its default cubic scaling, "
+     "x264enc auto threads", {"decoder": "avdec_vp8", "compositor": "", "pad_extra": "", "encoder": X264}),
+    ("avdec-auto", "decoder: avdec_vp8 with its automatic threads", {"decoder": "avdec_vp8"}),
     ("vp8dec-1thread", "decoder: vp8dec threads=1 (libvpx)", {"decoder": "vp8dec threads=1"}),
-    ("x264-threads1", "encoder: x264enc threads=1", {
-        "encoder": "x264enc speed-preset=veryfast tune=zerolatency bitrate={kbps} key-int-max={keyint} threads=1"}),
-    ("x264-threads2", "encoder: x264enc threads=2", {
-        "encoder": "x264enc speed-preset=veryfast tune=zerolatency bitrate={kbps} key-int-max={keyint} threads=2"}),
-    ("comp-1thread", "compositor max-threads=1", {"compositor": "max-threads=1"}),
-    ("scale-linear", "the compositor scales with a linear resampler instead of its default cubic (C: each pad's "
-     "converter-config, GstVideoConverter.resampler-method = linear)", {"pad_extra": LINEAR_PAD}),
-    ("branch-scale-cubic", "scaling in each input branch, same resampler as the compositor's (videoscale "
-     "method=mitchell: cubic B = C = 1/3)", {"branch_scale": "videoscale method=mitchell"}),
-    ("branch-scale", "scaling in each input branch with a linear resampler (videoscale method=bilinear)", {
-        "branch_scale": "videoscale method=bilinear"}),
+    ("x264-auto", "encoder: x264enc automatic (sliced) threads", {"encoder": X264}),
+    ("comp-auto", "compositor: automatic blending threads", {"compositor": ""}),
+    ("scale-cubic", "tiles scaled with the compositor's default (cubic, taps growing with the ratio)",
+     {"pad_extra": ""}),
+    ("scale-linear", "tiles scaled linear, taps growing with the ratio", {"pad_extra": LINEAR_PAD}),
+    ("branch-scale", "scaling in each input branch (videoscale method=bilinear) instead of the compositor",
+     {"branch_scale": "videoscale method=bilinear", "pad_extra": ""}),
     ("simulcast-low", "inputs at 320x180 (a lower simulcast layer; the compositor scales them up to the tile)", {
         "suffix": "_low"}),
     ("amix-40ms", "audiomixer output-buffer-duration=40 ms, base silence in 40 ms buffers (C)", {
         "amix": "output-buffer-duration=40000000", "silence_spb": 1920}),
+    ("voaacenc", "AAC by voaacenc instead of avenc_aac (lower quality at low bitrates)", {"aac": "voaacenc"}),
+    ("avdec-opus", "Opus by avdec_opus (libavcodec's decoder, no loss concealment) instead of opusdec plc=true",
+     {"opus": "avdec_opus ! audioconvert"}),
     ("no-audio", "video only (what the audio path costs)", {"audio": False}),
 ]
 
 
 def combos():
-    """Levers together: what the tuned templates do, and what C changes would add."""
-    lean = "x264enc speed-preset=veryfast tune=zerolatency bitrate={kbps} key-int-max={keyint} threads=1"
-    t = {"decoder": "avdec_vp8 max-threads=1", "encoder": lean}
-    amix = {"amix": "output-buffer-duration=40000000", "silence_spb": 1920}
-
-    def w(**kw):
-        d = dict(t)
-        d.update(kw)
-        return d
+    """Levers together."""
     return [
-        ("tuned-templates", "avdec_vp8 max-threads=1 + x264enc threads=1 (reel tuned: templates only)", t),
-        ("tuned+amix40", "tuned templates + audiomixer 40 ms buffers (C)", w(**amix)),
-        ("tuned+comp1", "tuned templates + compositor max-threads=1 (C)", w(compositor="max-threads=1")),
-        ("tuned+scale-linear", "tuned templates + the compositor's linear resampler (C)", w(pad_extra=LINEAR_PAD)),
-        ("tuned+branch-cubic", "tuned templates + scaling in the input branch, cubic (C)",
-         w(branch_scale="videoscale method=mitchell")),
-        ("tuned+branch-linear", "tuned templates + scaling in the input branch, linear (C)",
-         w(branch_scale="videoscale method=bilinear")),
-        ("tuned+all-C", "tuned templates + compositor max-threads=1 + audiomixer 40 ms + branch scaling, cubic (C)",
-         w(compositor="max-threads=1", branch_scale="videoscale method=mitchell", **amix)),
-        ("tuned+all-C-linear", "the same with the linear resampler (C)",
-         w(compositor="max-threads=1", branch_scale="videoscale method=bilinear", **amix)),
+        ("reel+voaac+avopus", "reel + voaacenc + avdec_opus (the audio levers that change the output)",
+         {"aac": "voaacenc", "opus": "avdec_opus ! audioconvert"}),
     ]
 
 
 # Levers that only matter with scaling (N = 9: 640x360 into 426x240 tiles); at N = 4 the
 # tiles are the inputs' size and nothing is scaled.
-SCALING_ONLY = {"scale-linear", "tuned+scale-linear", "branch-scale-cubic", "branch-scale", "tuned+branch-cubic", "tuned+branch-linear",
-                "tuned+all-C-linear", "simulcast-low"}
+SCALING_ONLY = {"scale-cubic", "scale-linear", "branch-scale", "simulcast-low"}

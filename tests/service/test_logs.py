@@ -44,9 +44,9 @@ class LogsTest(rt.ReelTestCase):
         d.assert_log_clean()
 
     def test_gst_debug_overrides(self):
-        d = rt.ReelDaemon(self, env={"GST_DEBUG": "video-scaler:2,rtmp2sink:2", "GST_DEBUG_NO_COLOR": "1"})
+        d = rt.ReelDaemon(self, env={"GST_DEBUG": "aggregator:2,rtmp2sink:2", "GST_DEBUG_NO_COLOR": "1"})
         log = self.record_with_failing_rtmp(d)
-        self.assertIn("can't find exact taps", log)
+        self.assertIn("Latency query failed", log)
         self.assertRegex(log, r"WARN +rtmp2sink gstrtmp2sink\.c:\d+:send_connect_error:<sink>")
 
 
