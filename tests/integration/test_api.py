@@ -224,11 +224,12 @@ class ApiTest(rt.ReelTestCase):
             ("janus room zero", "POST", "/v1/recordings",
              {"body": base_body(room={"provider": "janus", "url": "http://127.0.0.1:9/janus", "room": 0})},
              400, None, "room"),
-            # a provider reel knows but this build lacks: valid JSON, impossible request.
-            # Replace this case once the orange provider lands.
-            ("provider not in this build", "POST", "/v1/recordings",
-             {"body": base_body(room={"provider": "orange", "url": "http://127.0.0.1:9", "room": "r"})},
-             422, None, None),
+            ("orange url file://", "POST", "/v1/recordings",
+             {"body": base_body(room={"provider": "orange", "url": "file:///etc/passwd", "room": "r"})},
+             400, None, "room.url"),
+            ("orange room name with a slash", "POST", "/v1/recordings",
+             {"body": base_body(room={"provider": "orange", "url": "http://127.0.0.1:9", "room": "../r"})},
+             400, None, "room.room"),
             ("participants not a list", "POST", "/v1/recordings",
              {"body": base_body(room={"provider": "synthetic", "participants": {"name": "x"}})}, 400, None, "participants"),
             ("color a word", "POST", "/v1/recordings", {"body": with_participant(color="red")}, 400, None, "color"),
