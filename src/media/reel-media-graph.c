@@ -23,6 +23,8 @@ GST_DEBUG_CATEGORY_STATIC (reel_media_debug);
 #define AAC_PRIMING_SAMPLES 1024 /* audio-aac: avenc_aac's encoder delay */
 
 static GQuark output_quark;
+/* Set on every bin on its way out of the pipeline: what it posts means nothing. */
+static GQuark retired_quark;
 
 typedef struct _Output Output;
 typedef struct _Input Input;
@@ -748,6 +750,7 @@ teardown_element_async (GstElement *element, gpointer user_data)
 static void
 teardown_bin (ReelMediaGraph *self, GstElement *bin)
 {
+  g_object_set_qdata (G_OBJECT (bin), retired_quark, GINT_TO_POINTER (1));
   gst_element_call_async (self->pipeline, teardown_element_async, gst_object_ref (bin),
                           gst_object_unref);
 }
@@ -1241,6 +1244,14 @@ find_input_of (ReelMediaGraph *self, GstObject *obj, gboolean *detached)
       return in;
   *detached = obj != GST_OBJECT (self->pipeline) &&
               !gst_object_has_as_ancestor (obj, GST_OBJECT (self->pipeline));
+  for (GstObject *o = gst_object_ref (obj); o != NULL && !*detached;) {
+    *detached = g_object_get_qdata (G_OBJECT (o), retired_quark) != NULL;
+    GstObject *parent = gst_object_get_parent (o);
+    gst_object_unref (o);
+    o = parent;
+    if (*detached)
+      g_clear_object (&o);
+  }
   return NULL;
 }
 
@@ -1547,6 +1558,7 @@ reel_media_graph_class_init (ReelMediaGraphClass *klass)
   object_class->finalize = reel_media_graph_finalize;
   GST_DEBUG_CATEGORY_INIT (reel_media_debug, "reel-media", 0, "reel recording graph");
   output_quark = g_quark_from_static_string ("reel-output");
+  retired_quark = g_quark_from_static_string ("reel-retired");
 
   signals[SIG_STARTED] = g_signal_new ("started", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                        0, NULL, NULL, NULL, G_TYPE_NONE, 0);
