@@ -197,6 +197,17 @@ parse_args (int *argc, char ***argv, char **config_path, GError **error)
   return TRUE;
 }
 
+/* Test hook (REEL_TEST_HOOKS=1 only): SIGUSR2 blocks the main loop for 2 s, as a
+ * stuck loop would, while every other thread runs on. The watchdog test checks
+ * that the pings stop (they come from the loop, not from a thread of their own). */
+static gboolean
+block_main_loop (gpointer data)
+{
+  g_message ("test hook: blocking the main loop for 2 s");
+  g_usleep (2 * G_USEC_PER_SEC);
+  return G_SOURCE_CONTINUE;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -247,6 +258,8 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGTERM, on_terminate, &d);
   g_unix_signal_add (SIGINT, on_terminate, &d);
   g_unix_signal_add (SIGHUP, on_reload, &d);
+  if (g_strcmp0 (g_getenv ("REEL_TEST_HOOKS"), "1") == 0)
+    g_unix_signal_add (SIGUSR2, block_main_loop, NULL);
   fprintf (stderr, "reeld: listening on %s\n", uri);
   fflush (stderr);
   g_autofree char *status = status_text (&d);

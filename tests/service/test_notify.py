@@ -5,7 +5,7 @@ NOTIFY_SOCKET points at a datagram socket this test binds and reads.
 - READY=1 arrives only once the API answers (GET /healthz right after it works), with
   a STATUS= naming the number of active recordings; STATUS= follows a recording.
 - WATCHDOG_USEC set: WATCHDOG=1 pings arrive at about half the interval; a stopped
-  main loop (SIGSTOP) sends none. WATCHDOG_USEC unset: no ping at all.
+  main loop (blocked by a test hook) sends none. WATCHDOG_USEC unset: no ping at all.
 - SIGHUP: RELOADING=1 then READY=1; a broken file is refused and the daemon keeps going.
 - SIGTERM: STOPPING=1 before exit 0.
 """
@@ -95,7 +95,7 @@ class NotifyTest(rt.ReelTestCase):
 
     def test_watchdog_pings_from_the_main_loop(self):
         ns = NotifySocket(self)
-        d = self.daemon(ns, WATCHDOG_USEC="400000")
+        d = self.daemon(ns, WATCHDOG_USEC="400000", REEL_TEST_HOOKS="1")
         d.start()
         ns.wait("READY", "1")
         t0 = time.monotonic()
@@ -103,19 +103,29 @@ class NotifyTest(rt.ReelTestCase):
         pings = ns.count("WATCHDOG", since=t0)
         self.assertGreaterEqual(pings, 7, "400 ms watchdog: a ping every 200 ms")
         self.assertLessEqual(pings, 14)
-        # A stuck loop must stop pinging (so systemd restarts it).
-        os.kill(d.pid, signal.SIGSTOP)
-        try:
-            ns.drain(0.3)
-            t1 = time.monotonic()
-            ns.drain(1.0)
-            self.assertEqual(ns.count("WATCHDOG", since=t1), 0)
-        finally:
-            os.kill(d.pid, signal.SIGCONT)
+        # A stuck loop must stop pinging (so systemd restarts it): the test hook
+        # blocks the main loop for 2 s while reeld's other threads run on.
+        os.kill(d.pid, signal.SIGUSR2)
+        ns.drain(0.4)
+        t1 = time.monotonic()
+        ns.drain(1.2)
+        self.assertEqual(ns.count("WATCHDOG", since=t1), 0, "pings while the main loop was blocked")
+        ns.drain(0.8)
         t2 = time.monotonic()
         ns.drain(1.0)
         self.assertGreater(ns.count("WATCHDOG", since=t2), 0, "pings resume with the loop")
-        self.assertEqual(d.stop(), 0)
+        d.sigterm()
+        ns.wait("STOPPING", "1", timeout=5)
+        self.assertEqual(d.wait_exit(30), 0)
+        # one daemon's whole story, in order: READY, STATUS, WATCHDOG, STOPPING
+        firsts = {}
+        for i, (_, m) in enumerate(ns.messages):
+            for k in ("READY", "STATUS", "WATCHDOG", "STOPPING"):
+                if k in m:
+                    firsts.setdefault(k, i)
+        self.assertLessEqual(firsts["READY"], firsts["STATUS"])
+        self.assertLessEqual(firsts["STATUS"], firsts["WATCHDOG"])
+        self.assertLess(firsts["WATCHDOG"], firsts["STOPPING"])
 
     def test_watchdog_for_another_pid_is_ignored(self):
         ns = NotifySocket(self)
