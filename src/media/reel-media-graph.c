@@ -937,6 +937,37 @@ drop_if_failed (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   return g_atomic_int_get (&o->failed) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
 }
 
+/* Streaming thread, on an output's video tee pad. Now and then, on a busy
+ * machine, a frame near the start of a recording leaves the encoder stamped with
+ * the first frame's time (seen 0-0.3 s in, about 1 recording in 8 under load):
+ * every muxer then writes two frames at one instant and a hole one frame later.
+ * The compositor makes one frame per period and frames leave the encoder in
+ * decoding order, so a frame whose decoding time does not move forward belongs
+ * one period after the last (B-frames keep increasing DTS and are left alone). */
+static GstPadProbeReturn
+keep_video_monotonic (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  GstClockTime *last = data; /* decoding time (DTS, or PTS without one) of the last frame */
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstClockTime t = GST_BUFFER_DTS_OR_PTS (buf);
+  if (GST_CLOCK_TIME_IS_VALID (t) && GST_CLOCK_TIME_IS_VALID (*last) && t <= *last &&
+      GST_BUFFER_DURATION_IS_VALID (buf)) {
+    GstClockTime shift = *last + GST_BUFFER_DURATION (buf) - t;
+    GST_DEBUG_OBJECT (pad, "frame at %" GST_TIME_FORMAT " after %" GST_TIME_FORMAT ": moved by %"
+                      GST_TIME_FORMAT, GST_TIME_ARGS (t), GST_TIME_ARGS (*last), GST_TIME_ARGS (shift));
+    buf = gst_buffer_make_writable (buf);
+    if (GST_BUFFER_PTS_IS_VALID (buf))
+      GST_BUFFER_PTS (buf) += shift;
+    if (GST_BUFFER_DTS_IS_VALID (buf))
+      GST_BUFFER_DTS (buf) += shift;
+    GST_PAD_PROBE_INFO_DATA (info) = buf;
+    t += shift;
+  }
+  if (GST_CLOCK_TIME_IS_VALID (t))
+    *last = t;
+  return GST_PAD_PROBE_OK;
+}
+
 static void
 output_drops_release (gpointer drops)
 {
@@ -1022,6 +1053,11 @@ reel_media_graph_add_output (ReelMediaGraph *self, const char *output_id,
       gst_bin_remove (GST_BIN (self->pipeline), output_bin);
       output_free (o);
       return FALSE;
+    }
+    if (k == REEL_MEDIA_KIND_VIDEO) {
+      GstClockTime *last = g_new (GstClockTime, 1);
+      *last = GST_CLOCK_TIME_NONE;
+      gst_pad_add_probe (o->tee_pads[k], GST_PAD_PROBE_TYPE_BUFFER, keep_video_monotonic, last, g_free);
     }
     o->drop_probes[k] = gst_pad_add_probe (o->tee_pads[k], GST_PAD_PROBE_TYPE_BUFFER |
                                            GST_PAD_PROBE_TYPE_BUFFER_LIST, drop_if_failed, o, NULL);
