@@ -74,9 +74,25 @@ reel_json_add_string_or_null (JsonBuilder *builder, const char *key, const char 
 
 #define MAX_DEPTH 64
 
+/* Text we can pass on: valid UTF-8 without control characters other than tab,
+ * CR and LF. json-glib's reader takes escapes that JSON has not (an octal "\6"
+ * becomes a raw control character), which its writer then emits raw: a peer's
+ * string must not make reel write JSON that nothing can read. */
+static gboolean
+is_clean_text (const char *s)
+{
+  if (!g_utf8_validate (s, -1, NULL))
+    return FALSE;
+  for (const unsigned char *p = (const unsigned char *) s; *p != '\0'; p++)
+    if ((*p < 0x20 && *p != '\t' && *p != '\r' && *p != '\n') || *p == 0x7f)
+      return FALSE;
+  return TRUE;
+}
+
 /**
  * reel_json_dup_string_member:
- * Returns: (transfer full) (nullable): member @name if it is a string
+ * Returns: (transfer full) (nullable): member @name if it is a string of clean
+ *   text (valid UTF-8, no control characters but tab, CR and LF)
  */
 char *
 reel_json_dup_string_member (JsonObject *obj, const char *name)
@@ -84,7 +100,8 @@ reel_json_dup_string_member (JsonObject *obj, const char *name)
   JsonNode *node = json_object_get_member (obj, name);
   if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
     return NULL;
-  return g_strdup (json_node_get_string (node));
+  const char *s = json_node_get_string (node);
+  return s != NULL && is_clean_text (s) ? g_strdup (s) : NULL;
 }
 
 /**
