@@ -131,6 +131,9 @@ class FilesystemSandboxTest(rt.ReelTestCase):
                             sys.executable, os.path.abspath(__file__), "FilesystemSandboxInner"],
                            env=env, capture_output=True, text=True, timeout=240)
         self.assertEqual(p.returncode, 0, p.stdout[-3000:] + p.stderr[-6000:])
+        # the inner half really ran (a skip also exits 0)
+        self.assertIn("Ran 1 test", p.stderr, p.stderr[-3000:])
+        self.assertNotIn("skipped", p.stderr, p.stderr[-3000:])
 
 
 @unittest.skipUnless(os.environ.get(FS_INNER) == "1", "runs inside fs-sandbox.sh")
