@@ -17,24 +17,7 @@
 
 #include "realtime-request.h"
 
-int LLVMFuzzerInitialize (int *argc, char ***argv);
-int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                     \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
-      g_printerr ("fuzz-realtime: invariant failed at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-      abort ();                                                                         \
-    }                                                                                   \
-  } while (0)
-
-int
-LLVMFuzzerInitialize (int *argc, char ***argv)
-{
-  g_setenv ("G_SLICE", "always-malloc", TRUE);
-  g_log_set_always_fatal (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL);
-  return 0;
-}
+#include "../fuzz/fuzz-common.h"
 
 static void
 check_text (const char *s, gsize max)
