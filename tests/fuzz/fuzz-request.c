@@ -21,8 +21,7 @@
 #include "api/reel-schedule-request.h"
 #include "base/reel-error.h"
 
-int LLVMFuzzerInitialize (int *argc, char ***argv);
-int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+#include "fuzz-common.h"
 
 static const ReelRequestLimits limits = {
   .max_participants = 16,
@@ -35,27 +34,6 @@ static const ReelRequestLimits limits = {
 
 /* "now" for schedules: 2026-06-01T00:00:00Z, so seeds stay valid over time */
 #define FUZZ_NOW (G_GINT64_CONSTANT (1780272000) * G_USEC_PER_SEC)
-
-#define CHECK(cond)                                                                     \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
-      g_printerr ("fuzz-request: invariant failed at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-      abort ();                                                                         \
-    }                                                                                   \
-  } while (0)
-
-/**
- * LLVMFuzzerInitialize:
- * Makes GLib warnings and criticals fatal, and GSlice plain malloc for ASan.
- * Returns: 0
- */
-int
-LLVMFuzzerInitialize (int *argc, char ***argv)
-{
-  g_setenv ("G_SLICE", "always-malloc", TRUE);
-  g_log_set_always_fatal (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL);
-  return 0;
-}
 
 static void
 check_error (const GError *error, gboolean from_json)
