@@ -295,6 +295,24 @@ base_input_flowing (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   return GST_PAD_PROBE_REMOVE;
 }
 
+/* A source bin from our own description, or NULL. Caps at the end of a
+ * description link to nothing: they need a capsfilter. Without a GError the
+ * parser hands back whatever it managed to build, so errors are asked for. */
+static GstElement *
+source_bin_new (const char *desc)
+{
+  g_autoptr (GError) error = NULL;
+  GstElement *bin = gst_parse_bin_from_description_full (desc, TRUE, NULL,
+                                                         GST_PARSE_FLAG_FATAL_ERRORS, &error);
+  if (bin == NULL || error != NULL) {
+    GST_ERROR ("source \"%s\": %s", desc, error ? error->message : "no bin");
+    if (bin != NULL)
+      gst_object_unref (gst_object_ref_sink (bin));
+    return NULL;
+  }
+  return bin;
+}
+
 /* A permanent input per mixer keeps the timeline live and gap-free when no
  * participant is present: a transparent (alpha 0: skipped by the compositor)
  * tiny picture and digital silence. They are Inputs like any track, so stop can
@@ -303,13 +321,13 @@ static gboolean
 add_base_inputs (ReelMediaGraph *self, const ReelMediaSettings *s)
 {
   g_autofree char *vdesc = g_strdup_printf (
-      "videotestsrc is-live=true pattern=black ! video/x-raw,format=I420,width=%d,height=%d,framerate=%u/1",
+      "videotestsrc is-live=true pattern=black ! capsfilter caps=video/x-raw,format=I420,width=%d,height=%d,framerate=%u/1",
       BASE_TILE_SIZE, BASE_TILE_SIZE, s->framerate);
   const char *adesc = "audiotestsrc is-live=true wave=silence samplesperbuffer=480 "
-                      "! audio/x-raw,rate=48000,channels=2";
+                      "! capsfilter caps=audio/x-raw,rate=48000,channels=2";
   const char *descs[2] = { [REEL_MEDIA_KIND_AUDIO] = adesc, [REEL_MEDIA_KIND_VIDEO] = vdesc };
   for (int k = 0; k < 2; k++) {
-    GstElement *bin = gst_parse_bin_from_description (descs[k], TRUE, NULL);
+    GstElement *bin = source_bin_new (descs[k]);
     if (bin == NULL)
       return FALSE;
     Input *in = g_new0 (Input, 1);
@@ -448,13 +466,13 @@ reel_media_synthetic_source_new (ReelMediaKind kind, guint32 rgb, double tone_hz
     desc = g_strdup_printf (
         "videotestsrc is-live=true pattern=ball animation-mode=frames "
         "background-color=0x%08x foreground-color=0xffffffff "
-        "! video/x-raw,format=I420,width=%u,height=%u,framerate=%u/1",
+        "! capsfilter caps=video/x-raw,format=I420,width=%u,height=%u,framerate=%u/1",
         0xff000000u | (rgb & 0xffffffu), width, height, framerate);
   else
     desc = g_strdup_printf ("audiotestsrc is-live=true wave=sine volume=0.2 freq=%.3f "
-                            "samplesperbuffer=960 ! audio/x-raw,rate=48000,channels=1",
+                            "samplesperbuffer=960 ! capsfilter caps=audio/x-raw,rate=48000,channels=1",
                             tone_hz);
-  return gst_parse_bin_from_description (desc, TRUE, NULL);
+  return source_bin_new (desc);
 }
 
 /* The display aspect ratio of raw video caps. */

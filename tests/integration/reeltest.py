@@ -992,9 +992,18 @@ def color_close(actual, expected, tolerance=40):
     return all(abs(a - e) <= tolerance for a, e in zip(actual, expected))
 
 
-def check_grid(frame, colors, tolerance=40):
+def edge_strips(rect, inset=4, depth=12):
+    """Four strips just inside rect's left, right, top and bottom edges, each along the
+    middle half of its side: where a picture of the wrong shape would leave black."""
+    x, y, w, h = rect
+    return [(x + inset, y + h / 4, depth, h / 2), (x + w - inset - depth, y + h / 4, depth, h / 2),
+            (x + w / 4, y + inset, w / 2, depth), (x + w / 4, y + h - inset - depth, w / 2, depth)]
+
+
+def check_grid(frame, colors, tolerance=40, edges=False):
     """Problems (list of text) of a frame against the grid of len(colors) tiles:
-    each tile's centre has its colour, empty cells and bands are black."""
+    each tile's centre has its colour, empty cells and bands are black. With `edges`,
+    the tile's colour also reaches its edges (the picture fills its 16:9 tile)."""
     h, w = frame.shape[:2]
     expected = [hex_to_rgb(c) if isinstance(c, str) else tuple(c) for c in colors]
     tiles, empty, bands = grid_geometry(len(expected), w, h)
@@ -1003,6 +1012,11 @@ def check_grid(frame, colors, tolerance=40):
         got = median_color(frame, rect)
         if not color_close(got, want, tolerance):
             problems.append("tile %d at %s: median colour %s, expected %s" % (i, _r(rect), got, want))
+        for strip in edge_strips(rect) if edges else []:
+            got = median_color(frame, strip, frac=1.0)
+            if not color_close(got, want, tolerance):
+                problems.append("tile %d edge at %s: median colour %s, expected %s"
+                                % (i, _r(strip), got, want))
     for rect in empty:
         got = median_color(frame, rect)
         if not color_close(got, (0, 0, 0), tolerance):

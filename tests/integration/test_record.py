@@ -4,7 +4,7 @@
 Checks: the recording object (finished, timestamps, outputs finished with bytes and
 paths under recordings_dir); both files are H.264 High (not 4:4:4) yuv420p 1280x720
 30 fps + AAC 48 kHz, 6 +- 0.5 s long; the frame at 3 s shows each participant's colour
-in its own 2x2 tile; the audio holds all four tones and nothing else; video never
+in its own 2x2 tile, filling it to its edges; the audio holds all four tones and nothing else; video never
 freezes and its timestamps step by 1/30 s.
 """
 
@@ -120,7 +120,7 @@ class RecordTest(rt.ReelTestCase):
         for path in self.files:
             for t in (1.0, 3.0, 5.0):
                 frame = rt.frame_at(path, t)
-                problems = rt.check_grid(frame, COLORS)
+                problems = rt.check_grid(frame, COLORS, edges=True)
                 if problems:
                     shot = rt.save_ppm(frame, os.path.join(self.d.workdir, "frame-%s-%.1f.ppm"
                                                            % (os.path.basename(path), t)))
