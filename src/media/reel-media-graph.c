@@ -20,6 +20,7 @@ GST_DEBUG_CATEGORY_STATIC (reel_media_debug);
 #define AUDIO_RATE 48000
 #define BASE_TILE_SIZE 16
 #define MIXER_LATENCY (100 * GST_MSECOND)
+#define AUDIO_BLOCK_SAMPLES 1024   /* the mixer's output block: one AAC frame */
 #define AAC_PRIMING_SAMPLES 1024 /* audio-aac: avenc_aac's encoder delay */
 
 static GQuark output_quark;
@@ -57,6 +58,7 @@ struct _Input {
   guint participant_seq;      /* tiles are ordered by when their participant first came */
   guint seq;
   gint aspect_num, aspect_den; /* video: display aspect from its caps; 0 = not known yet */
+  gint width, height;         /* video: picture size from its caps; 0 = not known yet */
 };
 
 /* Streaming-thread numbers of one kind (audio or video), filled by the probe on
@@ -218,6 +220,13 @@ drop_untimed (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 }
 
 /* mixer → caps → queue → encoder → tee, for one kind. */
+typedef struct {
+  GstClockTime pts;           /* the last frame's start */
+  GstClockTime period;        /* one frame */
+} VideoClock;
+
+static GstPadProbeReturn keep_video_monotonic (GstPad *pad, GstPadProbeInfo *info, gpointer data);
+
 static gboolean
 build_chain (ReelMediaGraph *self, ReelMediaKind kind, const ReelMediaSettings *s,
              GHashTable *vars, GError **error)
@@ -239,6 +248,10 @@ build_chain (ReelMediaGraph *self, ReelMediaKind kind, const ReelMediaSettings *
   /* Room for a source that is a little late (a busy core) before its previous
    * frame is repeated. */
   g_object_set (mixer, "latency", (guint64) MIXER_LATENCY, NULL);
+  if (!video && !g_getenv ("REEL_EXP_AUDIO10"))
+    /* Blocks of one AAC frame (1024 samples) instead of 10 ms: the encoder takes
+     * each block whole, and the mixer and encoder threads wake half as often. */
+    g_object_set (mixer, "output-buffer-duration-fraction", AUDIO_BLOCK_SAMPLES, AUDIO_RATE, NULL);
 
   GstCaps *caps = video
       ? gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, "I420",
@@ -270,6 +283,13 @@ build_chain (ReelMediaGraph *self, ReelMediaKind kind, const ReelMediaSettings *
     return FALSE;
   }
   self->mixers[kind] = mixer;
+  if (video) {
+    VideoClock *last = g_new (VideoClock, 1);
+    last->pts = GST_CLOCK_TIME_NONE;
+    last->period = gst_util_uint64_scale_int (GST_SECOND, 1, (gint) s->framerate);
+    g_autoptr (GstPad) mixer_src = gst_element_get_static_pad (mixer, "src");
+    gst_pad_add_probe (mixer_src, GST_PAD_PROBE_TYPE_BUFFER, keep_video_monotonic, last, g_free);
+  }
   self->encoders[kind] = enc;
   self->tees[kind] = tee;
   g_autoptr (GstPad) tee_sink = gst_element_get_static_pad (tee, "sink");
@@ -323,7 +343,7 @@ add_base_inputs (ReelMediaGraph *self, const ReelMediaSettings *s)
   g_autofree char *vdesc = g_strdup_printf (
       "videotestsrc is-live=true pattern=black ! capsfilter caps=video/x-raw,format=I420,width=%d,height=%d,framerate=%u/1",
       BASE_TILE_SIZE, BASE_TILE_SIZE, s->framerate);
-  const char *adesc = "audiotestsrc is-live=true wave=silence samplesperbuffer=480 "
+  const char *adesc = "audiotestsrc is-live=true wave=silence samplesperbuffer=" G_STRINGIFY (AUDIO_BLOCK_SAMPLES) " "
                       "! capsfilter caps=audio/x-raw,rate=48000,channels=2";
   const char *descs[2] = { [REEL_MEDIA_KIND_AUDIO] = adesc, [REEL_MEDIA_KIND_VIDEO] = vdesc };
   for (int k = 0; k < 2; k++) {
@@ -419,6 +439,8 @@ reel_media_graph_new (const ReelMediaSettings *s, GError **error)
 
 /* ---------- layout ---------- */
 
+static void set_tile_scaling (Input *in, gboolean scaled);
+
 static gint
 compare_tiles (gconstpointer a, gconstpointer b)
 {
@@ -447,6 +469,7 @@ apply_layout (ReelMediaGraph *self)
       r = cells[i];
     g_object_set (in->mixer_pad, "xpos", r.x, "ypos", r.y, "width", r.width, "height", r.height,
                   NULL);
+    set_tile_scaling (in, g_getenv ("REEL_EXP_CONV") || r.width != in->width || r.height != in->height);
   }
   GST_INFO ("%s: layout grid with %u tiles", self->name, n);
 }
@@ -475,9 +498,9 @@ reel_media_synthetic_source_new (ReelMediaKind kind, guint32 rgb, double tone_hz
   return source_bin_new (desc);
 }
 
-/* The display aspect ratio of raw video caps. */
+/* The display aspect ratio and picture size of raw video caps. */
 static gboolean
-aspect_of_caps (GstCaps *caps, gint *num, gint *den)
+shape_of_caps (GstCaps *caps, gint *num, gint *den, gint *width, gint *height)
 {
   GstVideoInfo vi;
   if (caps == NULL || !gst_video_info_from_caps (&vi, caps) || vi.width <= 0 || vi.height <= 0)
@@ -489,6 +512,8 @@ aspect_of_caps (GstCaps *caps, gint *num, gint *den)
     return FALSE;
   *num = (gint) n;
   *den = (gint) d;
+  *width = vi.width;
+  *height = vi.height;
   return TRUE;
 }
 
@@ -498,7 +523,7 @@ typedef struct {
   GWeakRef graph;
   char *track_id;
   guint seq;
-  gint num, den;
+  gint num, den, width, height;
 } TrackShape;
 
 static void
@@ -517,10 +542,14 @@ aspect_changed_on_main (gpointer data)
   g_autoptr (ReelMediaGraph) graph = g_weak_ref_get (&t->graph);
   Input *in = graph != NULL ? g_hash_table_lookup (graph->inputs, t->track_id) : NULL;
   if (in != NULL && in->seq == t->seq && !in->removing &&
-      (in->aspect_num != t->num || in->aspect_den != t->den)) {
+      (in->aspect_num != t->num || in->aspect_den != t->den || in->width != t->width ||
+       in->height != t->height)) {
     in->aspect_num = t->num;
     in->aspect_den = t->den;
-    GST_INFO ("%s: track %s is %d:%d", graph->name, in->track_id, t->num, t->den);
+    in->width = t->width;
+    in->height = t->height;
+    GST_INFO ("%s: track %s is %dx%d, %d:%d", graph->name, in->track_id, t->width, t->height,
+              t->num, t->den);
     apply_layout (graph);
   }
   return G_SOURCE_REMOVE;
@@ -538,7 +567,7 @@ video_caps_seen (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   gst_event_parse_caps (ev, &caps);
   const TrackShape *t = data;
   TrackShape *change = g_new0 (TrackShape, 1);
-  if (!aspect_of_caps (caps, &change->num, &change->den)) {
+  if (!shape_of_caps (caps, &change->num, &change->den, &change->width, &change->height)) {
     g_free (change);
     return GST_PAD_PROBE_OK;
   }
@@ -554,7 +583,7 @@ static void
 follow_video_shape (ReelMediaGraph *self, Input *in)
 {
   g_autoptr (GstCaps) caps = gst_pad_get_current_caps (in->src);
-  aspect_of_caps (caps, &in->aspect_num, &in->aspect_den);
+  shape_of_caps (caps, &in->aspect_num, &in->aspect_den, &in->width, &in->height);
   TrackShape *t = g_new0 (TrackShape, 1);
   g_weak_ref_init (&t->graph, self);
   t->track_id = g_strdup (in->track_id);
@@ -565,14 +594,20 @@ follow_video_shape (ReelMediaGraph *self, Input *in)
 
 /* How a tile is scaled: bilinear, 2 taps (what videoscale method=bilinear does).
  * The compositor's default (cubic, taps growing with the downscale ratio) costs
- * twice as much for a 3x3 grid of 640x360 pictures (tests/bench, README). */
-static GstStructure *
-tile_converter_config (void)
+ * twice as much for a 3x3 grid of 640x360 pictures (tests/bench, README).
+ * A tile shown at its picture's own size has no converter config at all: with
+ * one, the compositor converts every frame even when nothing changes, into a
+ * freshly allocated buffer the size of the whole output. */
+static void
+set_tile_scaling (Input *in, gboolean scaled)
 {
-  return gst_structure_new ("GstVideoConverter",
-                            GST_VIDEO_CONVERTER_OPT_RESAMPLER_METHOD, GST_TYPE_VIDEO_RESAMPLER_METHOD,
-                            GST_VIDEO_RESAMPLER_METHOD_LINEAR,
-                            GST_VIDEO_RESAMPLER_OPT_MAX_TAPS, G_TYPE_INT, 2, NULL);
+  g_autoptr (GstStructure) config = NULL;
+  if (scaled)
+    config = gst_structure_new ("GstVideoConverter",
+                                GST_VIDEO_CONVERTER_OPT_RESAMPLER_METHOD, GST_TYPE_VIDEO_RESAMPLER_METHOD,
+                                GST_VIDEO_RESAMPLER_METHOD_LINEAR,
+                                GST_VIDEO_RESAMPLER_OPT_MAX_TAPS, G_TYPE_INT, 2, NULL);
+  g_object_set (in->mixer_pad, "converter-config", config, NULL);
 }
 
 static gboolean
@@ -581,8 +616,8 @@ link_input (ReelMediaGraph *self, Input *in, GError **error)
   in->mixer_pad = gst_element_request_pad_simple (self->mixers[in->kind], "sink_%u");
   if (in->kind == REEL_MEDIA_KIND_VIDEO) {
     /* Not sizing-policy=keep-aspect-ratio: 1.22.0 scales 640x360 into 480x360 with it. */
-    g_autoptr (GstStructure) config = tile_converter_config ();
-    g_object_set (in->mixer_pad, "zorder", 1 + self->tiles->len, "converter-config", config, NULL);
+    g_object_set (in->mixer_pad, "zorder", 1 + self->tiles->len, NULL);
+    set_tile_scaling (in, TRUE);
     /* Pictures are delayed to meet their sound in the file:
      * - the compositor shows in each output frame [t, t + d) the last picture
      *   that starts before t + d, up to a whole frame early; half a frame later
@@ -955,34 +990,32 @@ drop_if_failed (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   return g_atomic_int_get (&o->failed) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
 }
 
-/* Streaming thread, on an output's video tee pad. Now and then, on a busy
- * machine, a frame near the start of a recording leaves the encoder stamped with
- * the first frame's time (seen 0-0.3 s in, about 1 recording in 8 under load):
- * every muxer then writes two frames at one instant and a hole one frame later.
- * The compositor makes one frame per period and frames leave the encoder in
- * decoding order, so a frame whose decoding time does not move forward belongs
- * one period after the last (B-frames keep increasing DTS and are left alone). */
+/* Streaming thread, on the compositor's output. Now and then (1 recording in 8
+ * to 10 on these machines, idle or busy) the compositor makes its second frame
+ * over [0, 2 periods) instead of [1 period, 2 periods): two pictures at time 0
+ * and none one period later, in every file and stream (seen with a probe on its
+ * src pad). It happens in the first milliseconds, while the tracks join and the
+ * output caps are negotiated again. A frame that does not start after the last
+ * one takes the period that follows the last one. */
 static GstPadProbeReturn
 keep_video_monotonic (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
-  GstClockTime *last = data; /* decoding time (DTS, or PTS without one) of the last frame */
+  VideoClock *last = data;
   GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
-  GstClockTime t = GST_BUFFER_DTS_OR_PTS (buf);
-  if (GST_CLOCK_TIME_IS_VALID (t) && GST_CLOCK_TIME_IS_VALID (*last) && t <= *last &&
-      GST_BUFFER_DURATION_IS_VALID (buf)) {
-    GstClockTime shift = *last + GST_BUFFER_DURATION (buf) - t;
-    GST_DEBUG_OBJECT (pad, "frame at %" GST_TIME_FORMAT " after %" GST_TIME_FORMAT ": moved by %"
-                      GST_TIME_FORMAT, GST_TIME_ARGS (t), GST_TIME_ARGS (*last), GST_TIME_ARGS (shift));
+  GstClockTime t = GST_BUFFER_PTS (buf);
+  if (!GST_CLOCK_TIME_IS_VALID (t))
+    return GST_PAD_PROBE_OK;
+  if (GST_CLOCK_TIME_IS_VALID (last->pts) && t <= last->pts) {
+    GST_DEBUG_OBJECT (pad, "frame at %" GST_TIME_FORMAT " after %" GST_TIME_FORMAT ": moved to %"
+                      GST_TIME_FORMAT, GST_TIME_ARGS (t), GST_TIME_ARGS (last->pts),
+                      GST_TIME_ARGS (last->pts + last->period));
     buf = gst_buffer_make_writable (buf);
-    if (GST_BUFFER_PTS_IS_VALID (buf))
-      GST_BUFFER_PTS (buf) += shift;
-    if (GST_BUFFER_DTS_IS_VALID (buf))
-      GST_BUFFER_DTS (buf) += shift;
+    t = last->pts + last->period;
+    GST_BUFFER_PTS (buf) = t;
+    GST_BUFFER_DURATION (buf) = last->period;
     GST_PAD_PROBE_INFO_DATA (info) = buf;
-    t += shift;
   }
-  if (GST_CLOCK_TIME_IS_VALID (t))
-    *last = t;
+  last->pts = t;
   return GST_PAD_PROBE_OK;
 }
 
@@ -1071,11 +1104,6 @@ reel_media_graph_add_output (ReelMediaGraph *self, const char *output_id,
       gst_bin_remove (GST_BIN (self->pipeline), output_bin);
       output_free (o);
       return FALSE;
-    }
-    if (k == REEL_MEDIA_KIND_VIDEO) {
-      GstClockTime *last = g_new (GstClockTime, 1);
-      *last = GST_CLOCK_TIME_NONE;
-      gst_pad_add_probe (o->tee_pads[k], GST_PAD_PROBE_TYPE_BUFFER, keep_video_monotonic, last, g_free);
     }
     o->drop_probes[k] = gst_pad_add_probe (o->tee_pads[k], GST_PAD_PROBE_TYPE_BUFFER |
                                            GST_PAD_PROBE_TYPE_BUFFER_LIST, drop_if_failed, o, NULL);
