@@ -219,14 +219,41 @@ drop_untimed (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
-/* mixer → caps → queue → encoder → tee, for one kind. */
+/* Streaming thread, on the compositor's output. Now and then (1 recording in 8
+ * to 10 on these machines, idle or busy) the compositor makes its second frame
+ * over [0, 2 periods) instead of [1 period, 2 periods): two pictures at time 0
+ * and none one period later, in every file and stream (seen with a probe on its
+ * src pad). It happens in the first milliseconds, while the tracks join and the
+ * output caps are negotiated again. A frame that does not start after the last
+ * one takes the period that follows the last one. */
 typedef struct {
   GstClockTime pts;           /* the last frame's start */
   GstClockTime period;        /* one frame */
 } VideoClock;
 
-static GstPadProbeReturn keep_video_monotonic (GstPad *pad, GstPadProbeInfo *info, gpointer data);
+static GstPadProbeReturn
+keep_video_monotonic (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  VideoClock *last = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstClockTime t = GST_BUFFER_PTS (buf);
+  if (!GST_CLOCK_TIME_IS_VALID (t))
+    return GST_PAD_PROBE_OK;
+  if (GST_CLOCK_TIME_IS_VALID (last->pts) && t <= last->pts) {
+    GST_DEBUG_OBJECT (pad, "frame at %" GST_TIME_FORMAT " after %" GST_TIME_FORMAT ": moved to %"
+                      GST_TIME_FORMAT, GST_TIME_ARGS (t), GST_TIME_ARGS (last->pts),
+                      GST_TIME_ARGS (last->pts + last->period));
+    buf = gst_buffer_make_writable (buf);
+    t = last->pts + last->period;
+    GST_BUFFER_PTS (buf) = t;
+    GST_BUFFER_DURATION (buf) = last->period;
+    GST_PAD_PROBE_INFO_DATA (info) = buf;
+  }
+  last->pts = t;
+  return GST_PAD_PROBE_OK;
+}
 
+/* mixer → caps → queue → encoder → tee, for one kind. */
 static gboolean
 build_chain (ReelMediaGraph *self, ReelMediaKind kind, const ReelMediaSettings *s,
              GHashTable *vars, GError **error)
@@ -248,7 +275,7 @@ build_chain (ReelMediaGraph *self, ReelMediaKind kind, const ReelMediaSettings *
   /* Room for a source that is a little late (a busy core) before its previous
    * frame is repeated. */
   g_object_set (mixer, "latency", (guint64) MIXER_LATENCY, NULL);
-  if (!video && !g_getenv ("REEL_EXP_AUDIO10"))
+  if (!video)
     /* Blocks of one AAC frame (1024 samples) instead of 10 ms: the encoder takes
      * each block whole, and the mixer and encoder threads wake half as often. */
     g_object_set (mixer, "output-buffer-duration-fraction", AUDIO_BLOCK_SAMPLES, AUDIO_RATE, NULL);
@@ -469,7 +496,7 @@ apply_layout (ReelMediaGraph *self)
       r = cells[i];
     g_object_set (in->mixer_pad, "xpos", r.x, "ypos", r.y, "width", r.width, "height", r.height,
                   NULL);
-    set_tile_scaling (in, g_getenv ("REEL_EXP_CONV") || r.width != in->width || r.height != in->height);
+    set_tile_scaling (in, r.width != in->width || r.height != in->height);
   }
   GST_INFO ("%s: layout grid with %u tiles", self->name, n);
 }
@@ -988,35 +1015,6 @@ drop_if_failed (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   Output *o = data;
   return g_atomic_int_get (&o->failed) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
-}
-
-/* Streaming thread, on the compositor's output. Now and then (1 recording in 8
- * to 10 on these machines, idle or busy) the compositor makes its second frame
- * over [0, 2 periods) instead of [1 period, 2 periods): two pictures at time 0
- * and none one period later, in every file and stream (seen with a probe on its
- * src pad). It happens in the first milliseconds, while the tracks join and the
- * output caps are negotiated again. A frame that does not start after the last
- * one takes the period that follows the last one. */
-static GstPadProbeReturn
-keep_video_monotonic (GstPad *pad, GstPadProbeInfo *info, gpointer data)
-{
-  VideoClock *last = data;
-  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
-  GstClockTime t = GST_BUFFER_PTS (buf);
-  if (!GST_CLOCK_TIME_IS_VALID (t))
-    return GST_PAD_PROBE_OK;
-  if (GST_CLOCK_TIME_IS_VALID (last->pts) && t <= last->pts) {
-    GST_DEBUG_OBJECT (pad, "frame at %" GST_TIME_FORMAT " after %" GST_TIME_FORMAT ": moved to %"
-                      GST_TIME_FORMAT, GST_TIME_ARGS (t), GST_TIME_ARGS (last->pts),
-                      GST_TIME_ARGS (last->pts + last->period));
-    buf = gst_buffer_make_writable (buf);
-    t = last->pts + last->period;
-    GST_BUFFER_PTS (buf) = t;
-    GST_BUFFER_DURATION (buf) = last->period;
-    GST_PAD_PROBE_INFO_DATA (info) = buf;
-  }
-  last->pts = t;
-  return GST_PAD_PROBE_OK;
 }
 
 static void
