@@ -59,6 +59,8 @@ struct _Input {
   guint seq;
   gint aspect_num, aspect_den; /* video: display aspect from its caps; 0 = not known yet */
   gint width, height;         /* video: picture size from its caps; 0 = not known yet */
+  gboolean scaling_set;       /* video: its pad's converter config is set, to... */
+  gboolean scaled;            /* ...scale (TRUE) or none (FALSE) */
 };
 
 /* Streaming-thread numbers of one kind (audio or video), filled by the probe on
@@ -466,7 +468,7 @@ reel_media_graph_new (const ReelMediaSettings *s, GError **error)
 
 /* ---------- layout ---------- */
 
-static void set_tile_scaling (Input *in, gboolean scaled);
+static void set_tile_scaling (Input *in, gboolean scaled); /* scaling: below, with linking */
 
 static gint
 compare_tiles (gconstpointer a, gconstpointer b)
@@ -628,6 +630,10 @@ follow_video_shape (ReelMediaGraph *self, Input *in)
 static void
 set_tile_scaling (Input *in, gboolean scaled)
 {
+  if (in->scaling_set && in->scaled == scaled)
+    return; /* a new config rebuilds the pad's converter */
+  in->scaling_set = TRUE;
+  in->scaled = scaled;
   g_autoptr (GstStructure) config = NULL;
   if (scaled)
     config = gst_structure_new ("GstVideoConverter",
@@ -644,7 +650,6 @@ link_input (ReelMediaGraph *self, Input *in, GError **error)
   if (in->kind == REEL_MEDIA_KIND_VIDEO) {
     /* Not sizing-policy=keep-aspect-ratio: 1.22.0 scales 640x360 into 480x360 with it. */
     g_object_set (in->mixer_pad, "zorder", 1 + self->tiles->len, NULL);
-    set_tile_scaling (in, TRUE);
     /* Pictures are delayed to meet their sound in the file:
      * - the compositor shows in each output frame [t, t + d) the last picture
      *   that starts before t + d, up to a whole frame early; half a frame later
