@@ -37,7 +37,9 @@ struct _Output {
   GstElement *bin;            /* (owned) */
   GstPad *tee_pads[2];        /* video, audio (owned) */
   gulong drop_probes[2];
-  gint failed;                /* atomic: set from the bus sync handler */
+  gint *failed;               /* atomic rc box: set from the bus sync handler; its tee
+                               * pads' probes hold it too, as a callback may still run
+                               * after the probe is removed and the Output freed */
   guint pending_unlinks;
   gboolean detaching;
   gboolean finalize;
@@ -427,7 +429,7 @@ bus_sync_handler (GstBus *bus, GstMessage *msg, gpointer user_data)
   if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
     Output *o = find_output_of (self, GST_MESSAGE_SRC (msg));
     if (o != NULL)
-      g_atomic_int_set (&o->failed, 1);
+      g_atomic_int_set (o->failed, 1);
   }
   return GST_BUS_PASS;
 }
@@ -1011,6 +1013,7 @@ output_free (Output *o)
   if (o->bin != NULL)
     g_object_set_qdata (G_OBJECT (o->bin), output_quark, NULL);
   g_clear_object (&o->bin);
+  g_atomic_rc_box_release (o->failed);
   g_free (o->id);
   g_free (o);
 }
@@ -1018,8 +1021,8 @@ output_free (Output *o)
 static GstPadProbeReturn
 drop_if_failed (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
-  Output *o = data;
-  return g_atomic_int_get (&o->failed) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+  const gint *failed = data; /* the Output's flag, not the Output: it may be gone */
+  return g_atomic_int_get (failed) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
 }
 
 static void
@@ -1084,6 +1087,7 @@ reel_media_graph_add_output (ReelMediaGraph *self, const char *output_id,
     return FALSE;
   }
   Output *o = g_new0 (Output, 1);
+  o->failed = g_atomic_rc_box_new0 (gint);
   o->graph = self;
   o->id = g_strdup (output_id);
   o->serial = ++self->next_output_serial;
@@ -1109,7 +1113,9 @@ reel_media_graph_add_output (ReelMediaGraph *self, const char *output_id,
       return FALSE;
     }
     o->drop_probes[k] = gst_pad_add_probe (o->tee_pads[k], GST_PAD_PROBE_TYPE_BUFFER |
-                                           GST_PAD_PROBE_TYPE_BUFFER_LIST, drop_if_failed, o, NULL);
+                                           GST_PAD_PROBE_TYPE_BUFFER_LIST, drop_if_failed,
+                                           g_atomic_rc_box_acquire (o->failed),
+                                           (GDestroyNotify) g_atomic_rc_box_release);
   }
   watch_output_queues (self, output_id, output_bin);
   g_hash_table_insert (self->outputs, o->id, o);
@@ -1126,7 +1132,7 @@ output_detached_on_main (ReelMediaGraph *self, Output *o)
     gst_pad_remove_probe (o->tee_pads[k], o->drop_probes[k]);
     gst_element_release_request_pad (self->tees[k], o->tee_pads[k]);
   }
-  if (o->finalize && !g_atomic_int_get (&o->failed)) {
+  if (o->finalize && !g_atomic_int_get (o->failed)) {
     /* The file gets its EOS; the forwarded EOS from the bin finishes the job. */
     const char *names[2] = { "video", "audio" };
     for (int k = 0; k < 2; k++) {
@@ -1274,7 +1280,7 @@ check_outputs_done (ReelMediaGraph *self)
   Output *o;
   g_hash_table_iter_init (&it, self->outputs);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &o))
-    if (!o->eos && !g_atomic_int_get (&o->failed))
+    if (!o->eos && !g_atomic_int_get (o->failed))
       return;
   finish (self);
 }
@@ -1294,7 +1300,7 @@ on_output_error (ReelMediaGraph *self, Output *o, GError *err, const char *debug
   else
     error = g_error_new (REEL_ERROR, REEL_ERROR_OUTPUT_FAILED, "%s", err->message);
   g_autofree char *id = g_strdup (o->id);
-  g_atomic_int_set (&o->failed, 1);
+  g_atomic_int_set (o->failed, 1);
   o->detaching = FALSE; /* a finalizing output that fails is dropped instead */
   output_detach (self, o, FALSE);
   g_signal_emit (self, signals[SIG_OUTPUT_FAILED], 0, id, error);
@@ -1400,7 +1406,7 @@ on_forwarded (ReelMediaGraph *self, GstMessage *msg)
     return;
   if (GST_MESSAGE_TYPE (inner) == GST_MESSAGE_EOS) {
     Output *o = find_output_of (self, GST_MESSAGE_SRC (inner));
-    if (o != NULL && !g_atomic_int_get (&o->failed)) {
+    if (o != NULL && !g_atomic_int_get (o->failed)) {
       g_autofree char *id = g_strdup (o->id);
       gboolean detached = o->detaching;
       GST_INFO ("%s: output %s finalized", self->name, id);
