@@ -167,7 +167,8 @@ class Bench:
     def add_publisher(self, name, media):
         import janusenv
         argv = [PYTHON, os.path.join(HERE, "filepub.py"), "--url", self.env.url, "--room", str(ROOM),
-                "--name", name, "--file", self.media[media], "--local-address", self.env.local_address]
+                "--name", name, "--file", self.media[media], "--local-address", self.env.local_address,
+                "--loop-s", str(b.MEDIA_SECONDS), "--fps", str(b.FPS), "--audio-frame-ms", str(b.OPUS_FRAME_S * 1000)]
         peer = janusenv.Peer(self.env, name, argv)
         self.peers[name] = peer
         return peer

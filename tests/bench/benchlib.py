@@ -3,6 +3,7 @@
 A/V sync analysis. Stdlib + numpy; run with /usr/bin/python3.
 """
 
+import concurrent.futures
 import contextlib
 import hashlib
 import http.client
@@ -31,9 +32,12 @@ KEYINT = 2 * FPS          # reel's video-h264 template: key-int-max = 2 x framer
 # Publisher media: VP8 640x360@30 (a keyframe every second) + Opus 48 kHz mono.
 SRC_W, SRC_H = 640, 360
 MEDIA_SECONDS = 20        # files loop (publishers: segment seeks; ffmpeg: -stream_loop)
-MEDIA_VERSION = "v1"      # bump when the generation below changes
+MEDIA_VERSION = "v2"      # bump when the generation below changes
+OPUS_FRAME_S = 0.020      # one Opus packet; MEDIA_SECONDS holds a whole number of them
+OPUS_PRESKIP_S = 312 / 48000.0  # libopus's encoder delay (the header's pre-skip)
 SYNC_BEEP_HZ = 3000
-SYNC_FLASH_S = 0.1        # flash and beep last 100 ms, every second, both starting at t = k
+SYNC_FLASH_S = 0.1        # flash and beep last 100 ms, every second, both starting at t = k + 0.5
+SYNC_PHASE_S = 0.5        # half-way through each second: never at a loop's seam
 
 
 def note(msg):
@@ -70,37 +74,56 @@ def media_dir_default():
     return os.environ.get("REEL_BENCH_MEDIA") or "/var/tmp/reel-bench-media-%s" % MEDIA_VERSION
 
 
-def _vp8_opus_args(seconds, kbps=800):
-    return ["-t", str(seconds),
-            "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "%dk" % kbps,
-            "-g", "30", "-keyint_min", "30", "-auto-alt-ref", "0", "-lag-in-frames", "0",
-            "-error-resilient", "1", "-threads", "2", "-pix_fmt", "yuv420p",
+def _encode_args(kind, seconds, kbps=800):
+    """Encoder arguments for one stream of `seconds`: VP8 pictures or Opus packets."""
+    if kind == "v":
+        return ["-frames:v", str(int(round(seconds * FPS))),
+                "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "%dk" % kbps,
+                "-g", "30", "-keyint_min", "30", "-auto-alt-ref", "0", "-lag-in-frames", "0",
+                "-error-resilient", "1", "-threads", "2", "-pix_fmt", "yuv420p"]
+    # The encoder's delay plus the samples make whole packets, none of them trimmed.
+    samples = int(round(seconds * 48000)) - int(round(OPUS_PRESKIP_S * 48000))
+    return ["-af", "atrim=end_sample=%d" % samples,
             "-c:a", "libopus", "-b:a", "48k", "-ac", "1", "-frame_duration", "20", "-application", "audio"]
 
 
 def media_spec(name):
-    """ffmpeg input arguments for one file: pN (N = 0..) a moving test pattern with its own
-    hue and a sine tone; "sync" a black picture that turns white for 100 ms and a 3 kHz beep
-    for the same 100 ms, both starting on every whole second."""
+    """ffmpeg input arguments for one file, (video, audio): pN (N = 0..) a moving test
+    pattern with its own hue and a sine tone; "sync" a black picture that turns white for
+    100 ms and a 3 kHz beep for the same 100 ms, both starting half-way through every
+    second (k + 0.5 s).
+
+    The beep is generated OPUS_PRESKIP_S (the encoder's delay, the header's pre-skip)
+    early: a receiver of the RTP stream (reel) decodes every packet from its timestamp and
+    never skips the encoder's delay, so it hears the beep exactly at k + 0.5 s, with the
+    flash. (Nothing else is early: the flash and the beep are half-way into a second,
+    away from a loop's seam.)"""
     if name == "sync":
-        return ["-f", "lavfi", "-i",
-                "color=c=black:s=%dx%d:r=%d,drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:"
-                "enable='lt(mod(t\\,1)\\,%g)'" % (SRC_W, SRC_H, FPS, SYNC_FLASH_S),
-                "-f", "lavfi", "-i",
-                "aevalsrc=exprs='if(lt(mod(t\\,1)\\,%g)\\,0.5*sin(2*PI*%d*t)\\,0)':s=48000"
-                % (SYNC_FLASH_S, SYNC_BEEP_HZ)]
+        on = "gte(mod(t%s\\,1)\\,{p})*lt(mod(t%s\\,1)\\,{e})".format(p=SYNC_PHASE_S, e=SYNC_PHASE_S + SYNC_FLASH_S)
+        return (["-f", "lavfi", "-i",
+                 "color=c=black:s=%dx%d:r=%d,drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:"
+                 "enable='%s'" % (SRC_W, SRC_H, FPS, on % ("", ""))],
+                ["-f", "lavfi", "-i",
+                 "aevalsrc=exprs='if(%s\\,0.5*sin(2*PI*%d*t)\\,0)':s=48000"
+                 % (on % (("+%.7f" % OPUS_PRESKIP_S,) * 2), SYNC_BEEP_HZ)])
     w, h = SRC_W, SRC_H
     if name.endswith("_low"):          # the lower simulcast layer of pN: 320x180
         name, w, h = name[:-4], SRC_W // 2, SRC_H // 2
     i = int(name[1:])
-    return ["-f", "lavfi", "-i", "testsrc2=s=%dx%d:r=%d,hue=h=%d" % (w, h, FPS, (i * 40) % 360),
-            "-f", "lavfi", "-i", "sine=f=%d:sample_rate=48000" % participant_tone(i)]
+    return (["-f", "lavfi", "-i", "testsrc2=s=%dx%d:r=%d,hue=h=%d" % (w, h, FPS, (i * 40) % 360)],
+            ["-f", "lavfi", "-i", "sine=f=%d:sample_rate=48000" % participant_tone(i)])
 
 
 def ensure_media(media_dir, names, seconds=MEDIA_SECONDS):
     """Generates (once; cached in media_dir) p0.mkv ... and sync.mkv: VP8 640x360@30 with a
     keyframe every second + Opus, `seconds` long (pN_low.mkv: 320x180, for the simulcast
-    lever). Returns {name: path}."""
+    lever). Returns {name: path}.
+
+    Each file loops seamlessly: exactly seconds x FPS pictures and seconds / 20 ms Opus
+    packets. (Encoded together, ffmpeg ends the file with the video and cuts the last Opus
+    packet short; with -t the sound runs a packet over. Either way a looped file would
+    carry more or less sound than pictures every loop.) So the two streams are encoded
+    apart and put together without re-encoding."""
     os.makedirs(media_dir, exist_ok=True)
     paths, todo = {}, []
     for name in names:
@@ -108,26 +131,31 @@ def ensure_media(media_dir, names, seconds=MEDIA_SECONDS):
         paths[name] = path
         if not os.path.exists(path):
             todo.append((name, path))
-    procs = []
-    for name, path in todo:
-        tmp = path + ".part.mkv"
-        cmd = (["ffmpeg", "-nostdin", "-v", "error", "-y"] + media_spec(name)
-               + _vp8_opus_args(seconds, 250 if name.endswith("_low") else 800) + [tmp])
-        procs.append((subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE), tmp, path))
-        if len(procs) >= 2:
-            _finish_media(procs.pop(0))
-    for p in procs:
-        _finish_media(p)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        for f in [pool.submit(_make_media, name, path, seconds) for name, path in todo]:
+            f.result()
     if todo:
         note("generated %s in %s" % (", ".join(n for n, _ in todo), media_dir))
     return paths
 
 
-def _finish_media(item):
-    proc, tmp, path = item
-    _, err = proc.communicate(timeout=600)
-    if proc.returncode != 0:
-        raise RuntimeError("media generation failed for %s: %s" % (path, err.decode("utf-8", "replace")))
+def _make_media(name, path, seconds):
+    ff = ["ffmpeg", "-nostdin", "-v", "error", "-y"]
+    parts = {}
+    for k, inputs in zip(("v", "a"), media_spec(name)):
+        parts[k] = "%s.part-%s.mkv" % (path, k)
+        run(ff + inputs + _encode_args(k, seconds, 250 if name.endswith("_low") else 800) + [parts[k]])
+    tmp = path + ".part.mkv"
+    run(ff + ["-i", parts["v"], "-i", parts["a"], "-map", "0:v", "-map", "1:a", "-c", "copy", tmp])
+    for p in parts.values():
+        os.unlink(p)
+    want = {"v": int(round(seconds * FPS)), "a": int(round(seconds / OPUS_FRAME_S))}
+    for kind, n in want.items():
+        p = run(["ffprobe", "-v", "error", "-select_streams", kind, "-count_packets",
+                 "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", tmp])
+        got = int(p.stdout.decode().strip() or 0)
+        if got != n:
+            raise RuntimeError("%s: %d %s packets, not %d: it would not loop seamlessly" % (path, got, kind, n))
     os.rename(tmp, path)
 
 

@@ -12,6 +12,14 @@ the RTP timestamps) keeps growing across loops; the file's keyframes (every seco
 the only ones there are: a PLI/FIR from Janus or a subscriber is answered by the next
 one.
 
+The RTP timestamps are exact, as a real sender's are (LoopClock): Matroska stores times
+in whole milliseconds (a picture at 33 or 34 ms, an Opus packet 6.5 ms early for the
+encoder's delay), so each picture is put back on its 1/fps grid and each Opus packet on
+its 20 ms grid; and each loop lasts --loop-s exactly. (The demuxer starts each loop where
+its last packet was, about 19 ms short of 20 s here: then every loop carried 20 s of
+sound in 19.98 s of timestamps, and a receiver, which plays sound sample after sample,
+fell that much behind the pictures every loop.)
+
 Signalling is tests/janus/publisher.py's (Janus HTTP API, one offer with a=ssrc lines,
 non-trickle), reused through tests/janus/janusapi.py and gstutil.py. Progress lines on
 stdout, as publisher.py prints them: JOINED id, PUBLISHED, WEBRTCUP, MEDIA audio|video,
@@ -52,13 +60,58 @@ def pipeline_description(path, video_ssrc, audio_ssrc):
     return (
         'webrtcbin name=webrtc bundle-policy=max-bundle latency=100 '
         'filesrc location="%s" ! matroskademux name=demux '
-        'demux.video_0 ! queue max-size-time=2000000000 max-size-buffers=0 max-size-bytes=0 '
+        'demux.video_0 ! queue name=vq max-size-time=2000000000 max-size-buffers=0 max-size-bytes=0 '
         '! clocksync name=vsync ! rtpvp8pay pt=%d ssrc=%d picture-id-mode=15-bit mtu=1200 '
         '! application/x-rtp,media=video,encoding-name=VP8,payload=%d,clock-rate=90000,ssrc=(uint)%d ! webrtc. '
-        'demux.audio_0 ! queue max-size-time=2000000000 max-size-buffers=0 max-size-bytes=0 '
+        'demux.audio_0 ! queue name=aq max-size-time=2000000000 max-size-buffers=0 max-size-bytes=0 '
         '! clocksync name=async ! rtpopuspay pt=%d ssrc=%d mtu=1200 '
         '! application/x-rtp,media=audio,encoding-name=OPUS,payload=%d,clock-rate=48000,ssrc=(uint)%d ! webrtc. '
         % (loc, VIDEO_PT, video_ssrc, VIDEO_PT, video_ssrc, AUDIO_PT, audio_ssrc, AUDIO_PT, audio_ssrc))
+
+
+class LoopClock:
+    """The timeline of a looped file, the same for all its streams: each buffer's time
+    put on its stream's grid (a multiple of `step`), and loop k (k = 1, 2, ...: the
+    segments the demuxer starts after each segment seek) placed at B + (k - 1) x loop_s,
+    where B is the end of whatever played before the first seek (the demuxer has one
+    streaming thread, so both streams are past it when either sees loop 1). The demuxer's own segments after the first are dropped, so downstream keeps
+    the first one (start 0, base 0) and a buffer's time is its running time. With
+    loop_s = 0 only the grid is applied and the demuxer's segments pass."""
+
+    def __init__(self, loop_s):
+        self.loop_ns = int(round(loop_s * Gst.SECOND))
+        self.first_base = None
+        self.end = 0            # the latest end of a buffer before loop 1
+        self.lock = threading.Lock()
+
+    def attach(self, element, step):
+        state = {"segments": 0, "offset": 0, "step": step}
+        element.get_static_pad("sink").add_probe(
+            Gst.PadProbeType.BUFFER | Gst.PadProbeType.EVENT_DOWNSTREAM, self._probe, state)
+
+    def _probe(self, pad, info, state):
+        if info.type & Gst.PadProbeType.BUFFER:
+            buf = info.get_buffer()
+            if buf.pts != Gst.CLOCK_TIME_NONE:
+                step = state["step"]
+                buf.pts = state["offset"] + int(round(buf.pts / step) * step)
+                buf.duration = int(step)
+                if state["segments"] <= 1:
+                    with self.lock:
+                        self.end = max(self.end, buf.pts + buf.duration)
+            return Gst.PadProbeReturn.OK
+        ev = info.get_event()
+        if ev.type != Gst.EventType.SEGMENT or not self.loop_ns:
+            return Gst.PadProbeReturn.OK
+        n = state["segments"]
+        state["segments"] += 1
+        if n == 0:
+            return Gst.PadProbeReturn.OK
+        with self.lock:
+            if self.first_base is None:
+                self.first_base = max(ev.parse_segment().base, self.end)
+            state["offset"] = self.first_base + (n - 1) * self.loop_ns
+        return Gst.PadProbeReturn.DROP
 
 
 class FilePublisher:
@@ -69,6 +122,9 @@ class FilePublisher:
         self.pipeline = Gst.parse_launch(pipeline_description(args.file, *self.ssrcs))
         self.webrtc = self.pipeline.get_by_name("webrtc")
         self.demux = self.pipeline.get_by_name("demux")
+        self.clock = LoopClock(args.loop_s)
+        self.clock.attach(self.pipeline.get_by_name("vq"), Gst.SECOND / args.fps)
+        self.clock.attach(self.pipeline.get_by_name("aq"), args.audio_frame_ms * Gst.MSECOND)
         configure_ice(self.webrtc, args.local_address)
         self.gathered = threading.Event()
         self.webrtc.connect("notify::ice-gathering-state", self._on_gathering)
@@ -97,8 +153,10 @@ class FilePublisher:
         its own thread: the demuxer takes it once its streaming thread lets go of the
         stream lock, which before negotiation only happens after the answer."""
         def run():
+            stop = int(self.args.loop_s * Gst.SECOND) if self.args.loop_s else -1
             ev = Gst.Event.new_seek(1.0, Gst.Format.TIME, Gst.SeekFlags.SEGMENT,
-                                    Gst.SeekType.SET, 0, Gst.SeekType.NONE, -1)
+                                    Gst.SeekType.SET, 0, Gst.SeekType.SET if stop >= 0 else Gst.SeekType.NONE,
+                                    stop)
             if not self.demux.send_event(ev):
                 log("segment seek refused")
         threading.Thread(target=run, daemon=True).start()
@@ -242,6 +300,10 @@ def main():
     p.add_argument("--name", default="filepub")
     p.add_argument("--file", required=True, help="Matroska/WebM with one VP8 and one Opus stream")
     p.add_argument("--local-address", action="append", required=True)
+    p.add_argument("--loop-s", type=float, default=0,
+                   help="the length of one loop (0: the file's duration)")
+    p.add_argument("--fps", type=float, default=30, help="the video's frame rate (its timestamp grid)")
+    p.add_argument("--audio-frame-ms", type=float, default=20, help="one Opus packet (the audio's timestamp grid)")
     p.add_argument("--verbose", action="store_true")
     p.add_argument("--duration", type=float, default=0, help="leave after this many seconds (0: on SIGTERM)")
     args = p.parse_args()
