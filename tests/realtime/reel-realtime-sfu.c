@@ -702,7 +702,7 @@ session_destroy (Session *s, const char *why)
 {
   if (s->destroyed)
     return;
-  g_autoptr (Session) keep = session_ref (s);
+  g_autoptr (Session) keep G_GNUC_UNUSED = session_ref (s);
   Sfu *sfu = s->sfu;
   g_message ("session %s gone: %s", s->id, why);
   s->destroyed = TRUE;
@@ -2067,7 +2067,7 @@ on_drop_signal (gpointer data)
     for (GList *l = sessions; l; l = l->next) {
       Session *s = l->data;
       if (s->slots->len > 0) {
-        g_autoptr (Session) keep = session_ref (s);
+        g_autoptr (Session) keep G_GNUC_UNUSED = session_ref (s);
         session_destroy (s, "dropped (SIGUSR1)");
       }
     }
