@@ -3,7 +3,7 @@
 without re-encoding, looping it for as long as it runs.
 
     /usr/bin/python3 filepub.py --url http://198.18.0.2:8088/janus --room 1234 \
-        --local-address 198.18.0.1 --name P0 --file /var/tmp/reel-bench-media-v2/p0.mkv
+        --local-address 198.18.0.1 --name P0 --file /var/tmp/reel-bench-media-v2/p0.mkv --loop-s 20
 
 The file is demuxed, paced to the clock (clocksync) and payloaded straight into
 webrtcbin: a publisher costs a few percent of a core, so nine of them fit next to the
