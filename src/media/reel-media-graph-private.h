@@ -22,6 +22,7 @@ GST_DEBUG_CATEGORY_EXTERN (reel_media_debug);
 
 #define AUDIO_RATE 48000
 #define AUDIO_BLOCK_SAMPLES 1024   /* the mixer's output block: one AAC frame */
+#define AAC_PRIMING_SAMPLES 1024   /* audio-aac: avenc_aac's encoder delay */
 
 /* On an output's bin: its Output. */
 extern GQuark reel_media_graph_output_quark;
@@ -69,6 +70,7 @@ struct _Input {
 typedef struct {
   gint untimed;               /* atomic: encoded frames without PTS dropped before the tee */
   gint lag_us;                /* atomic: age of the last encoded frame at the tee; -1 = none yet */
+  GstClockTimeDiff delay;     /* set once at creation: the offset of this kind's inputs */
 } KindCounters;
 
 struct _ReelMediaGraph {
@@ -104,6 +106,7 @@ enum {
 extern guint reel_media_graph_signals[N_SIGNALS];
 
 /* reel-media-graph.c */
+GstClockTimeDiff reel_media_graph_video_delay (ReelMediaGraph *self);
 void reel_media_graph_finish (ReelMediaGraph *self);
 void reel_media_graph_teardown_bin (ReelMediaGraph *self, GstElement *bin);
 

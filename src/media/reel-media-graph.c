@@ -89,8 +89,25 @@ note_lag (GstPad *pad, GstBuffer *buf, KindCounters *c)
                                     : GST_CLOCK_TIME_NONE;
   if (!GST_CLOCK_TIME_IS_VALID (frame) || !GST_CLOCK_TIME_IS_VALID (now))
     return;
-  gint64 lag_us = GST_CLOCK_DIFF (frame, now) / GST_USECOND;
+  /* A picture's timestamp carries the video inputs' delay, which is not time spent:
+   * without it added back, a picture encoded within that delay reads as 0. */
+  gint64 lag_us = (GST_CLOCK_DIFF (frame, now) + c->delay) / GST_USECOND;
   g_atomic_int_set (&c->lag_us, (gint) CLAMP (lag_us, 0, G_MAXINT));
+}
+
+/* Pictures are delayed to meet their sound in the file:
+ * - the compositor shows in each output frame [t, t + d) the last picture
+ *   that starts before t + d, up to a whole frame early; half a frame later
+ *   it shows the picture nearest to t (what a frame-rate converter does);
+ * - the AAC encoder's priming (one 1024-sample frame, which libavcodec's AAC
+ *   encoder puts first and mp4mux/matroskamux do not cut with an edit list)
+ *   plays every sound that much later.
+ * Returns: the offset of every video input's mixer pad */
+GstClockTimeDiff
+reel_media_graph_video_delay (ReelMediaGraph *self)
+{
+  return (GstClockTimeDiff) (GST_SECOND / (2 * self->framerate) +
+                             gst_util_uint64_scale_int (AAC_PRIMING_SAMPLES, GST_SECOND, AUDIO_RATE));
 }
 
 static void
@@ -274,6 +291,7 @@ reel_media_graph_new (const ReelMediaSettings *s, GError **error)
   self->width = s->width;
   self->height = s->height;
   self->framerate = MAX (s->framerate, 1);
+  self->counters[REEL_MEDIA_KIND_VIDEO]->delay = reel_media_graph_video_delay (self);
   g_autofree char *pname = g_strdup_printf ("rec-%s", s->name);
   self->pipeline = gst_pipeline_new (pname);
   gst_object_ref_sink (self->pipeline);

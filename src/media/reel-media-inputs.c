@@ -13,7 +13,6 @@
 #include <gst/base/gstaggregator.h>
 
 #define BASE_TILE_SIZE 16
-#define AAC_PRIMING_SAMPLES 1024 /* audio-aac: avenc_aac's encoder delay */
 
 /* ---------- sources ---------- */
 
@@ -158,16 +157,7 @@ link_input (ReelMediaGraph *self, Input *in, GError **error)
   if (in->kind == REEL_MEDIA_KIND_VIDEO) {
     /* Not sizing-policy=keep-aspect-ratio: 1.22.0 scales 640x360 into 480x360 with it. */
     g_object_set (in->mixer_pad, "zorder", 1 + self->tiles->len, NULL);
-    /* Pictures are delayed to meet their sound in the file:
-     * - the compositor shows in each output frame [t, t + d) the last picture
-     *   that starts before t + d, up to a whole frame early; half a frame later
-     *   it shows the picture nearest to t (what a frame-rate converter does);
-     * - the AAC encoder's priming (one 1024-sample frame, which libavcodec's AAC
-     *   encoder puts first and mp4mux/matroskamux do not cut with an edit list)
-     *   plays every sound that much later. */
-    gst_pad_set_offset (in->mixer_pad, (gint64) (GST_SECOND / (2 * self->framerate) +
-                                                 gst_util_uint64_scale_int (AAC_PRIMING_SAMPLES, GST_SECOND,
-                                                                            AUDIO_RATE)));
+    gst_pad_set_offset (in->mixer_pad, reel_media_graph_video_delay (self));
   }
   if (in->src == NULL || gst_pad_link (in->src, in->mixer_pad) != GST_PAD_LINK_OK) {
     g_set_error (error, REEL_ERROR, REEL_ERROR_MEDIA, "track %s: cannot link its source",
