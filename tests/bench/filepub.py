@@ -74,9 +74,10 @@ class LoopClock:
     put on its stream's grid (a multiple of `step`), and loop k (k = 1, 2, ...: the
     segments the demuxer starts after each segment seek) placed at B + (k - 1) x loop_s,
     where B is the end of whatever played before the first seek (the demuxer has one
-    streaming thread, so both streams are past it when either sees loop 1). The demuxer's own segments after the first are dropped, so downstream keeps
-    the first one (start 0, base 0) and a buffer's time is its running time. With
-    loop_s = 0 only the grid is applied and the demuxer's segments pass."""
+    streaming thread, so both streams are past it when either sees loop 1). The
+    demuxer's own segments after the first are dropped, so downstream keeps the first
+    one (start 0, base 0) and a buffer's time is its running time. With loop_s = 0 only
+    the grid is applied and the demuxer's segments pass."""
 
     def __init__(self, loop_s):
         self.loop_ns = int(round(loop_s * Gst.SECOND))
@@ -122,9 +123,9 @@ class FilePublisher:
         self.pipeline = Gst.parse_launch(pipeline_description(args.file, *self.ssrcs))
         self.webrtc = self.pipeline.get_by_name("webrtc")
         self.demux = self.pipeline.get_by_name("demux")
-        self.clock = LoopClock(args.loop_s)
-        self.clock.attach(self.pipeline.get_by_name("vq"), Gst.SECOND / args.fps)
-        self.clock.attach(self.pipeline.get_by_name("aq"), args.audio_frame_ms * Gst.MSECOND)
+        self.loop_clock = LoopClock(args.loop_s)
+        self.loop_clock.attach(self.pipeline.get_by_name("vq"), Gst.SECOND / args.fps)
+        self.loop_clock.attach(self.pipeline.get_by_name("aq"), args.audio_frame_ms * Gst.MSECOND)
         configure_ice(self.webrtc, args.local_address)
         self.gathered = threading.Event()
         self.webrtc.connect("notify::ice-gathering-state", self._on_gathering)
