@@ -9,6 +9,7 @@
 
 #include "base/reel-error.h"
 #include "output/reel-pipeline-template.h"
+#include "webrtc/reel-sdp-park.h"
 
 #define GST_USE_UNSTABLE_API
 #include <gst/sdp/sdp.h>
@@ -38,6 +39,8 @@ struct _ReelWebrtcSession {
   gboolean failed;
   GHashTable *tracks;         /* mid → Track */
   GPtrArray *pending_pads;    /* (element-type Track) pads waiting for their caps */
+  GArray *seen_active;        /* (element-type gboolean) per m-line: see reel-sdp-park.h */
+  GArray *parked;             /* (element-type guint) m-lines the answer marks inactive */
 };
 
 G_DEFINE_FINAL_TYPE (ReelWebrtcSession, reel_webrtc_session, GST_TYPE_BIN)
@@ -120,6 +123,7 @@ emit_answer (ReelWebrtcSession *self)
     fail (self, "no local description after creating the answer");
     return;
   }
+  reel_sdp_mark_inactive (local->sdp, self->parked);
   g_autofree char *text = gst_sdp_message_as_text (local->sdp);
   gst_webrtc_session_description_free (local);
   self->answer_pending = FALSE;
@@ -161,6 +165,19 @@ fail_on_main (ReelWebrtcSession *self, gpointer message)
   fail (self, "%s", (const char *) message);
 }
 
+/* Only once webrtcbin has taken the answer is "local-description" this answer. */
+static void
+on_local_set (GstPromise *promise, gpointer user_data)
+{
+  ReelWebrtcSession *self = user_data;
+  char *message = NULL;
+  if (promise_failed (promise, "set-local-description", &message))
+    post_to_main (self, fail_on_main, message, g_free);
+  else
+    post_to_main (self, answer_set_on_main, NULL, NULL);
+  gst_promise_unref (promise);
+}
+
 static void
 on_answer_created (GstPromise *promise, gpointer user_data)
 {
@@ -179,9 +196,10 @@ on_answer_created (GstPromise *promise, gpointer user_data)
     post_to_main (self, fail_on_main, g_strdup ("create-answer gave no answer"), g_free);
     return;
   }
-  g_signal_emit_by_name (self->webrtc, "set-local-description", answer, NULL);
+  GstPromise *set = gst_promise_new_with_change_func (on_local_set, gst_object_ref (self),
+                                                      gst_object_unref);
+  g_signal_emit_by_name (self->webrtc, "set-local-description", answer, set);
   gst_webrtc_session_description_free (answer);
-  post_to_main (self, answer_set_on_main, NULL, NULL);
 }
 
 static void
@@ -220,6 +238,8 @@ reel_webrtc_session_handle_offer (ReelWebrtcSession *self, const char *sdp, gboo
   }
   self->trickle = trickle;
   GST_DEBUG_OBJECT (self, "offer:\n%s", sdp);
+  g_array_unref (self->parked);
+  self->parked = reel_sdp_park_inactive (msg, self->seen_active);
   GstWebRTCSessionDescription *offer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, msg);
   GstPromise *promise = gst_promise_new_with_change_func (on_remote_set, gst_object_ref (self),
                                                           gst_object_unref);
@@ -615,6 +635,8 @@ reel_webrtc_session_finalize (GObject *object)
 {
   ReelWebrtcSession *self = REEL_WEBRTC_SESSION (object);
   g_hash_table_unref (self->tracks);
+  g_array_unref (self->seen_active);
+  g_array_unref (self->parked);
   g_free (self->pipelines_dir);
   G_OBJECT_CLASS (reel_webrtc_session_parent_class)->finalize (object);
 }
@@ -623,6 +645,8 @@ static void
 reel_webrtc_session_init (ReelWebrtcSession *self)
 {
   self->tracks = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) track_free);
+  self->seen_active = g_array_new (FALSE, TRUE, sizeof (gboolean));
+  self->parked = g_array_new (FALSE, FALSE, sizeof (guint));
   /* Live sources inside: the bin must not wait for preroll. */
   g_object_set (self, "async-handling", TRUE, NULL);
 }

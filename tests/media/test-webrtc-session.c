@@ -178,6 +178,146 @@ test_answer_and_decode (void)
   g_free (f.answer_sdp);
 }
 
+/* ---------- an m-line the SFU turns inactive, then reuses ---------- */
+
+typedef struct {
+  GMainLoop *loop;
+  char *answer;
+  gboolean failed;
+} Answers;
+
+static void
+collect_answer (ReelWebrtcSession *session, const char *sdp, Answers *a)
+{
+  g_free (a->answer);
+  a->answer = g_strdup (sdp);
+  g_main_loop_quit (a->loop);
+}
+
+static gboolean
+answers_give_up (gpointer data)
+{
+  g_main_loop_quit (((Answers *) data)->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+note_failure (ReelWebrtcSession *session, GError *error, Answers *a)
+{
+  g_test_message ("session failed: %s", error->message);
+  a->failed = TRUE;
+  g_main_loop_quit (a->loop);
+}
+
+/* A real offer with a video and an audio m-line, each sending. */
+static char *
+make_offer (void)
+{
+  GstElement *sfu = gst_element_factory_make ("webrtcbin", NULL);
+  restrict_to_loopback (sfu);
+  gst_element_set_state (sfu, GST_STATE_READY);
+  const char *caps[] = {
+    "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000,ssrc=(uint)1111",
+    "application/x-rtp,media=audio,encoding-name=OPUS,payload=97,clock-rate=48000,ssrc=(uint)2222",
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (caps); i++) {
+    g_autoptr (GstCaps) c = gst_caps_from_string (caps[i]);
+    GstWebRTCRTPTransceiver *trans = NULL;
+    g_signal_emit_by_name (sfu, "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, c, &trans);
+    gst_object_unref (trans);
+  }
+  GstPromise *p = gst_promise_new ();
+  g_signal_emit_by_name (sfu, "create-offer", NULL, p);
+  g_assert_cmpint (gst_promise_wait (p), ==, GST_PROMISE_RESULT_REPLIED);
+  GstWebRTCSessionDescription *offer = NULL;
+  gst_structure_get (gst_promise_get_reply (p), "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, NULL);
+  gst_promise_unref (p);
+  g_assert_nonnull (offer);
+  char *text = gst_sdp_message_as_text (offer->sdp);
+  gst_webrtc_session_description_free (offer);
+  gst_element_set_state (sfu, GST_STATE_NULL);
+  gst_object_unref (sfu);
+  return text;
+}
+
+/* @offer with its second m-line's direction and SSRC lines replaced. */
+static char *
+second_mline (const char *offer, const char *direction, const char *ssrc)
+{
+  const char *second = strstr (offer, "m=audio");
+  g_assert_nonnull (second);
+  GString *s = g_string_new_len (offer, second - offer);
+  g_auto (GStrv) lines = g_strsplit (second, "\r\n", -1);
+  for (guint i = 0; lines[i] && lines[i][0]; i++) {
+    if (g_str_equal (lines[i], "a=sendonly"))
+      g_string_append_printf (s, "a=%s\r\n", direction);
+    else if (g_str_has_prefix (lines[i], "a=ssrc:")) {
+      if (ssrc)
+        g_string_append_printf (s, "a=ssrc:%s%s\r\n", ssrc, strchr (lines[i], ' '));
+    } else
+      g_string_append_printf (s, "%s\r\n", lines[i]);
+  }
+  return g_string_free (s, FALSE);
+}
+
+static char *
+answer_to (ReelWebrtcSession *session, Answers *a, const char *offer)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_true (reel_webrtc_session_handle_offer (session, offer, FALSE, &error));
+  guint timer = g_timeout_add_seconds (10, answers_give_up, a);
+  g_main_loop_run (a->loop);
+  g_source_remove (timer);
+  g_assert_false (a->failed);
+  g_assert_nonnull (a->answer);
+  return g_steal_pointer (&a->answer);
+}
+
+static guint
+count (const char *text, const char *needle)
+{
+  guint n = 0;
+  for (const char *p = strstr (text, needle); p; p = strstr (p + 1, needle))
+    n++;
+  return n;
+}
+
+/* Janus marks a leaving publisher's m-lines inactive and puts the next
+ * publisher of the same codec on them. webrtcbin 1.22 cannot re-activate an
+ * m-line: the session must answer all three offers. */
+static void
+test_inactive_then_reused (void)
+{
+  Answers a = { .loop = g_main_loop_new (NULL, FALSE) };
+  GstElement *pipeline = gst_pipeline_new (NULL);
+  const char *const addrs[] = { "127.0.0.1", NULL };
+  g_autofree char *pipelines = g_build_filename (g_getenv ("REEL_SOURCE_ROOT"), "pipelines", NULL);
+  ReelWebrtcSession *session = reel_webrtc_session_new ("session", pipelines, addrs, 200);
+  g_signal_connect (session, "answer", G_CALLBACK (collect_answer), &a);
+  g_signal_connect (session, "failed", G_CALLBACK (note_failure), &a);
+  gst_bin_add (GST_BIN (pipeline), GST_ELEMENT (session));
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+
+  g_autofree char *first = make_offer ();
+  g_autofree char *gone = second_mline (first, "inactive", NULL);
+  g_autofree char *reused = second_mline (first, "sendonly", "3333");
+  g_assert_cmpuint (count (first, "a=sendonly"), ==, 2);
+
+  g_autofree char *answer1 = answer_to (session, &a, first);
+  g_assert_cmpuint (count (answer1, "a=recvonly"), ==, 2);
+  g_autofree char *answer2 = answer_to (session, &a, gone);
+  g_assert_cmpuint (count (answer2, "a=recvonly"), ==, 1);
+  g_assert_cmpuint (count (answer2, "a=inactive"), ==, 1);
+  g_assert_nonnull (strstr (strstr (answer2, "m=audio"), "a=inactive"));
+  g_autofree char *answer3 = answer_to (session, &a, reused);
+  g_assert_cmpuint (count (answer3, "a=recvonly"), ==, 2);
+  g_assert_cmpuint (count (answer3, "a=inactive"), ==, 0);
+
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  g_main_loop_unref (a.loop);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -185,5 +325,6 @@ main (int argc, char **argv)
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/webrtc/answer-and-decode", test_answer_and_decode);
+  g_test_add_func ("/webrtc/inactive-then-reused", test_inactive_then_reused);
   return g_test_run ();
 }
