@@ -7,7 +7,7 @@ packages=(
   # build
   meson ninja-build pkg-config gcc clang libclang-rt-14-dev
   libglib2.0-dev libjson-glib-dev libsoup-3.0-dev libcurl4-openssl-dev libsqlite3-dev
-  libsystemd-dev libical-dev libnice-dev
+  libsystemd-dev libical-dev libnice-dev libopus-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   # schedules: libical expands rules in IANA zones read from the system's tzdata
   tzdata

@@ -2,6 +2,7 @@
 #include "output/reel-pipeline-template.h"
 
 #include "base/reel-error.h"
+#include "elements/reel-elements.h"
 
 #include <string.h>
 
@@ -110,6 +111,7 @@ reel_pipeline_template_make_bin (const char *dir, const char *name, GHashTable *
   if (desc == NULL)
     return NULL;
   g_autoptr (GError) local = NULL;
+  reel_elements_register (); /* templates may name reel's own elements */
   /* Not GST_PARSE_FLAG_NO_SINGLE_ELEMENT_BINS: with it a multi-element fragment
    * comes back as a nested GstPipeline, whose own clock and EOS handling break
    * the recording pipeline when the fragment is removed mid-recording. */
