@@ -1,6 +1,6 @@
 /* Media suite: the subscriber session against a real offering webrtcbin on
  * loopback (the SFU's role): it answers without trickle, decodes VP8 and Opus,
- * and hands out one decoded pad per track. */
+ * hands out one decoded pad per track, and a track held up holds up no other. */
 #include "webrtc/reel-webrtc-session.h"
 
 #define GST_USE_UNSTABLE_API
@@ -16,6 +16,7 @@ typedef struct {
   guint video_buffers, audio_buffers;
   gboolean answered;
   char *answer_sdp;
+  GstPad *video_sink;         /* (owned) the fakesink pad the video track feeds */
 } Fixture;
 
 static void
@@ -52,6 +53,8 @@ on_track_pad (ReelWebrtcSession *session, const char *mid, const char *kind, Gst
   g_autoptr (GstPad) sinkpad = gst_element_get_static_pad (sink, "sink");
   g_assert_cmpint (gst_pad_link (pad, sinkpad), ==, GST_PAD_LINK_OK);
   gint *counter = g_str_equal (kind, "video") ? (gint *) &f->video_buffers : (gint *) &f->audio_buffers;
+  if (g_str_equal (kind, "video"))
+    g_set_object (&f->video_sink, sinkpad);
   gst_pad_add_probe (sinkpad, GST_PAD_PROBE_TYPE_BUFFER, count_buffers, counter, NULL);
 }
 
@@ -113,8 +116,10 @@ static gboolean
 check_done (gpointer data)
 {
   Fixture *f = data;
-  if (g_atomic_int_get ((gint *) &f->video_buffers) > 30 && g_atomic_int_get ((gint *) &f->audio_buffers) > 30)
+  if (g_atomic_int_get ((gint *) &f->video_buffers) > 30 && g_atomic_int_get ((gint *) &f->audio_buffers) > 30) {
     g_main_loop_quit (f->loop);
+    return G_SOURCE_REMOVE;
+  }
   return G_SOURCE_CONTINUE;
 }
 
@@ -123,6 +128,36 @@ give_up (gpointer data)
 {
   g_main_loop_quit (((Fixture *) data)->loop);
   return G_SOURCE_REMOVE;
+}
+
+static GstPadProbeReturn
+hold (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  return GST_PAD_PROBE_OK; /* a blocking probe: the video track's thread waits here */
+}
+
+static void
+run_for (Fixture *f, guint ms)
+{
+  g_timeout_add (ms, give_up, f);
+  g_main_loop_run (f->loop);
+}
+
+/* The video track stops taking pictures for 2 s (a decoder or mixer that falls
+ * behind): its own thread waits, the sound goes on, and the video resumes. */
+static void
+check_tracks_independent (Fixture *f)
+{
+  gulong id = gst_pad_add_probe (f->video_sink, GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM, hold, NULL, NULL);
+  run_for (f, 300);
+  guint video = g_atomic_int_get ((gint *) &f->video_buffers);
+  guint audio = g_atomic_int_get ((gint *) &f->audio_buffers);
+  run_for (f, 2000);
+  g_assert_cmpuint (g_atomic_int_get ((gint *) &f->video_buffers), ==, video);
+  g_assert_cmpuint (g_atomic_int_get ((gint *) &f->audio_buffers), >, audio + 50); /* 100 in 2 s */
+  gst_pad_remove_probe (f->video_sink, id);
+  run_for (f, 1500);
+  g_assert_cmpuint (g_atomic_int_get ((gint *) &f->video_buffers), >, video + 10);
 }
 
 static void
@@ -161,7 +196,7 @@ test_answer_and_decode (void)
 
   gst_element_set_state (f.pipeline, GST_STATE_PLAYING);
   g_timeout_add (100, check_done, &f);
-  g_timeout_add_seconds (20, give_up, &f);
+  guint limit = g_timeout_add_seconds (20, give_up, &f);
   g_main_loop_run (f.loop);
 
   g_assert_true (f.answered);
@@ -170,8 +205,11 @@ test_answer_and_decode (void)
   g_assert_nonnull (strstr (f.answer_sdp, "a=recvonly"));
   g_assert_cmpuint (f.video_buffers, >, 30);
   g_assert_cmpuint (f.audio_buffers, >, 30);
+  g_source_remove (limit);
+  check_tracks_independent (&f);
 
   gst_element_set_state (f.pipeline, GST_STATE_NULL);
+  g_clear_object (&f.video_sink);
   gst_object_unref (f.sfu);
   gst_object_unref (f.pipeline);
   g_main_loop_unref (f.loop);
