@@ -24,7 +24,7 @@ typedef struct {
   char *mid;
   char *kind;                 /* "audio" | "video" */
   GstPad *webrtc_pad;         /* (owned) webrtcbin's src pad */
-  GstElement *chain;          /* (owned) (nullable) the decoder template: depay ! decoder */
+  GstElement *chain;          /* (owned) (nullable) queue ! depay ! decoder */
   GstPad *ghost;              /* (unowned) "track_<mid>" on the session bin */
   gulong block_probe;
   gboolean released;
@@ -354,11 +354,7 @@ decoder_template (const char *encoding)
   return NULL;
 }
 
-/* The decoder template, run by the jitter buffer's own thread. No queue in front:
- * a hand-off per packet costs more than the decoding of an Opus packet, in a
- * virtual machine above all (tests/bench). A slow decoder holds back only its
- * jitter buffer, which keeps taking packets from the shared transport and drops
- * what goes beyond its latency (drop-on-latency, set in reel_webrtc_session_new). */
+/* queue (leaky: a slow decoder never holds back the shared transport) ! decoder */
 static GstElement *
 build_chain (ReelWebrtcSession *self, const char *mid, const char *encoding, GError **error)
 {
@@ -368,7 +364,20 @@ build_chain (ReelWebrtcSession *self, const char *mid, const char *encoding, GEr
     return NULL;
   }
   g_autofree char *name = g_strdup_printf ("dec-%s", mid);
-  return reel_pipeline_template_make_bin (self->pipelines_dir, templ, NULL, name, error);
+  GstElement *dec = reel_pipeline_template_make_bin (self->pipelines_dir, templ, NULL, name, error);
+  if (dec == NULL)
+    return NULL;
+  GstElement *chain = gst_bin_new (NULL);
+  GstElement *queue = gst_element_factory_make ("queue", NULL);
+  g_object_set (queue, "max-size-buffers", 0, "max-size-bytes", 0,
+                "max-size-time", (guint64) GST_SECOND, "leaky", 2, NULL);
+  gst_bin_add_many (GST_BIN (chain), queue, dec, NULL);
+  gst_element_link (queue, dec);
+  g_autoptr (GstPad) qsink = gst_element_get_static_pad (queue, "sink");
+  g_autoptr (GstPad) dsrc = gst_element_get_static_pad (dec, "src");
+  gst_element_add_pad (chain, gst_ghost_pad_new ("sink", qsink));
+  gst_element_add_pad (chain, gst_ghost_pad_new ("src", dsrc));
+  return chain;
 }
 
 static char *
@@ -536,9 +545,9 @@ reel_webrtc_session_release_track (ReelWebrtcSession *self, const char *mid)
   /* webrtcbin 1.22 pushes EOS into a removed m-line, which then stops the whole
    * BUNDLE transport: swallow it and the track's RTP here. */
   gst_pad_add_probe (t->webrtc_pad, GST_PAD_PROBE_TYPE_DATA_DOWNSTREAM, drop_everything, NULL, NULL);
-  /* The jitter buffer's thread, which runs the chain, may be held in the graph's
-   * blocking probe on our ghost pad: flushing that pad first wakes it, so the
-   * chain can stop without waiting for a thread that waits for us. */
+  /* The chain's thread may be held in the graph's blocking probe on our ghost
+   * pad: flushing that pad first wakes it, so the chain can stop without waiting
+   * for a thread that waits for us. */
   gst_pad_set_active (t->ghost, FALSE);
   g_autoptr (GstPad) sink = gst_element_get_static_pad (t->chain, "sink");
   gst_pad_unlink (t->webrtc_pad, sink);
@@ -610,9 +619,6 @@ reel_webrtc_session_new (const char *name, const char *pipelines_dir,
   g_object_set (self->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE,
                 "latency", latency_ms, NULL);
   gst_bin_add (GST_BIN (self), self->webrtc);
-  g_autoptr (GstElement) rtpbin = gst_bin_get_by_name (GST_BIN (self->webrtc), "rtpbin");
-  if (rtpbin != NULL && g_object_class_find_property (G_OBJECT_GET_CLASS (rtpbin), "drop-on-latency"))
-    g_object_set (rtpbin, "drop-on-latency", TRUE, NULL);
   configure_ice (self, local_addresses);
   g_signal_connect_object (self->webrtc, "pad-added", G_CALLBACK (on_pad_added), self, 0);
   g_signal_connect_object (self->webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate), self, 0);
