@@ -94,6 +94,15 @@ gap_samples (ReelOpusDec *self, GstBuffer *gap)
   return CLAMP (samples, PLC_STEP, MAX_SAMPLES);
 }
 
+/* The samples a packet holds (its header says), or the most any packet can
+ * hold if the header is damaged: libopus then refuses the packet itself. */
+static int
+packet_samples (const GstMapInfo *packet)
+{
+  int samples = opus_packet_get_nb_samples (packet->data, (opus_int32) packet->size, RATE);
+  return samples > 0 && samples <= MAX_SAMPLES ? samples : MAX_SAMPLES;
+}
+
 static GstFlowReturn
 reel_opus_dec_handle_frame (GstAudioDecoder *dec, GstBuffer *buffer)
 {
@@ -105,7 +114,7 @@ reel_opus_dec_handle_frame (GstAudioDecoder *dec, GstBuffer *buffer)
     GST_ELEMENT_ERROR (self, STREAM, DECODE, (NULL), ("cannot read the input buffer"));
     return GST_FLOW_ERROR;
   }
-  int room = in.size == 0 ? gap_samples (self, buffer) : MAX_SAMPLES;
+  int room = in.size == 0 ? gap_samples (self, buffer) : packet_samples (&in);
   GstBuffer *out = gst_audio_decoder_allocate_output_buffer (dec, (gsize) room * CHANNELS * sizeof (float));
   GstMapInfo pcm;
   gst_buffer_map (out, &pcm, GST_MAP_WRITE);
