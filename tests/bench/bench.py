@@ -4,7 +4,7 @@ ffmpeg, on the real path (GStreamer publishers -> Janus VideoRoom in a network n
 -> reeld -> MP4).
 
     sudo /usr/bin/python3 tests/bench/bench.py --mode full     # for people: ~45 min
-    sudo /usr/bin/python3 tests/bench/bench.py --mode short    # CI smoke test: < 3 min
+    sudo /usr/bin/python3 tests/bench/bench.py --mode short    # CI smoke test: < 4 min
     sudo /usr/bin/python3 tests/bench/bench.py --mode long     # 30-minute memory and drift
 
 Prints a table; writes it as Markdown and JSON (--out DIR; full and long mode default to
@@ -26,6 +26,10 @@ after a warmup, divided by the media seconds written in that window:
           settings: what any recorder of these inputs must spend, without compositing.
 Every case runs `runs` times, interleaved (reel, tuned, ffmpeg, floor, reel, ...); the
 table shows the median.
+
+Stall: one 4-participant recording whose reeld is frozen (SIGSTOP) for 3 s, once in short
+mode and 3 times in full mode, as a busy machine freezes a process; reeld's RSS before
+and after each freeze, and whether the file plays with every tile moving at its end.
 """
 
 import argparse
@@ -54,12 +58,12 @@ PYTHON = "/usr/bin/python3"
 MODES = {
     # ns: participant counts; runs per case; warmup and window in seconds
     "short": dict(ns=[1, 4], runs=1, warmup=3, window=8, floor_ns=[4], tuned=True, tuned_ns=[4], capacity=False,
-                  sync_n=1, sync_s=10, levers=False, long_s=0),
+                  sync_n=1, sync_s=10, levers=False, long_s=0, stall_n=1, stall_settle=8),
     "full": dict(ns=[1, 4, 9], runs=3, warmup=8, window=30, floor_ns=[1, 4, 9], tuned=True, tuned_ns=[1, 4, 9],
                  capacity=True,
-                 sync_n=4, sync_s=60, levers=True, long_s=0),
+                 sync_n=4, sync_s=60, levers=True, long_s=0, stall_n=3, stall_settle=20),
     "long": dict(ns=[], runs=0, warmup=0, window=0, floor_ns=[], tuned=False, tuned_ns=[], capacity=False,
-                 sync_n=0, sync_s=0, levers=False, long_s=1800),
+                 sync_n=0, sync_s=0, levers=False, long_s=1800, stall_n=0, stall_settle=0),
 }
 
 # reel tuned: what reel's defaults cannot give without changing the output a little, kept
@@ -109,12 +113,14 @@ class Bench:
                 self.cfg[s] = False
             elif s == "sync":
                 self.cfg["sync_n"] = 0
+            elif s == "stall":
+                self.cfg["stall_n"] = 0
             elif s == "cost":
                 self.cfg["ns"] = []
             elif s == "floor":
                 self.cfg["floor_ns"] = []
             elif s:
-                raise SystemExit("--skip: unknown part %r (cost, floor, tuned, sync, capacity, levers)" % s)
+                raise SystemExit("--skip: unknown part %r (cost, floor, tuned, sync, stall, capacity, levers)" % s)
         self.workdir = tempfile.mkdtemp(prefix="reel-bench-")
         self.env = None
         self.peers = {}
@@ -466,6 +472,44 @@ class Bench:
         out["file"] = b.video_facts(path)
         self.results["long"] = out
 
+    def stall(self):
+        """One 4-participant recording whose reeld is frozen (SIGSTOP) for 3 s, stall_n
+        times, as a busy machine freezes a process. reeld's RSS before the first freeze
+        and stall_settle s after each (median of 3 samples); whether the file plays and
+        every tile still moves at its end."""
+        freezes, settle = self.cfg["stall_n"], self.cfg["stall_settle"]
+        self.cost_publishers(4)
+        d = self.reeld("stall")
+        out = {"freezes": freezes, "freeze_s": STALL_S, "settle_s": settle}
+        path = None
+        try:
+            rec = d.create(b.janus_body(self.env.url, ROOM, 120 + (freezes + 1) * (settle + STALL_S + 5)))
+            d.wait_state(rec["id"], ("recording",), timeout=30)
+            time.sleep(settle + 10)   # past the first minute's allocations
+            rss = [settled_rss_mb(d.pid)]
+            for _ in range(freezes):
+                os.kill(d.pid, signal.SIGSTOP)
+                try:
+                    time.sleep(STALL_S)
+                finally:
+                    os.kill(d.pid, signal.SIGCONT)
+                time.sleep(settle)
+                rss.append(settled_rss_mb(d.pid))
+            rec = d.stop_recording(rec["id"])
+            out["state"] = rec.get("state")
+            path = d.output_path(rec)
+        finally:
+            d.stop()
+        out.update(rss_mb=rss, rss_growth_mb=round(rss[-1] - rss[0], 1),
+                   rss_steps_mb=[round(y - x, 1) for x, y in zip(rss, rss[1:])])
+        if path and os.path.exists(path):
+            ok, err = b.plays(path)
+            out["plays"] = ok
+            duration = b.video_facts(path).get("duration") or 0
+            _, frames = b.gray_frames(path, max(0.0, duration - 6.0), 5.0)
+            out["tile_activity_at_end"] = [round(x, 3) if x is not None else None for x in b.tile_activity(frames, 4)]
+        self.results["stall"] = out
+
     def run_levers(self):
         """reel's graph as one gst-launch command (no WebRTC side), with one lever changed
         at a time, N = 4 and 9; the median of runs."""
@@ -502,6 +546,8 @@ class Bench:
                 self.cost()
             if self.cfg["sync_n"]:
                 self.safe(self.sync)
+            if self.cfg["stall_n"]:
+                self.safe(self.stall)
             if self.cfg["capacity"]:
                 self.safe(self.capacity)
             if self.cfg["levers"]:
@@ -513,6 +559,17 @@ class Bench:
             self.results["duration_s"] = round(time.monotonic() - self.t_start, 1)
             self.close()
         return self.results
+
+
+STALL_S = 3.0
+
+
+def settled_rss_mb(pid):
+    samples = []
+    for _ in range(3):
+        samples.append(b.proc_rss_mb(pid))
+        time.sleep(1.0)
+    return round(b.median(samples), 1)
 
 
 def machine_info():
@@ -655,6 +712,16 @@ def table(res):
             lines.append("| %s | %s | %s | %s | %s | %s |" % (
                 name, fmt(r4), ("%+.0f%%" % (100 * (r4 / b4 - 1))) if r4 and b4 else "-",
                 fmt(r9), ("%+.0f%%" % (100 * (r9 / b9 - 1))) if r9 and b9 else "-", v.get("what", "")))
+    st = res.get("stall")
+    if st and "rss_mb" in st:
+        lines.append("")
+        lines.append("### Stalls: reeld frozen %.0f s, %d times (4 participants)" % (st["freeze_s"], st["freezes"]))
+        lines.append("")
+        lines.append("| RSS before MB | RSS %d s after each freeze MB | growth MB | plays | tiles moving at the end |" % st["settle_s"])
+        lines.append("|---|---|---|---|---|")
+        lines.append("| %s | %s | %s | %s | %s |" % (fmt(st["rss_mb"][0], 1), ", ".join(fmt(x, 1) for x in st["rss_mb"][1:]),
+                                               fmt(st["rss_growth_mb"], 1), st.get("plays"),
+                                               ", ".join(fmt(x, 2) for x in st.get("tile_activity_at_end") or [])))
     lg = res.get("long")
     if lg:
         lines.append("")
@@ -685,9 +752,14 @@ def smoke_check(res):
                     problems.append("N=%s %s: no cost number (%s)" % (n, kind, r.get("error", "")[:300]))
                 if not r.get("plays"):
                     problems.append("N=%s %s: the file does not play (%s)" % (n, kind, r.get("play_error", r.get("error", ""))))
+    settings = res.get("settings", {})
     sy = res.get("sync")
-    if sy is not None and (sy.get("pairs", 0) < 3 or not sy.get("plays")):
-        problems.append("sync: %s" % sy)
+    if settings.get("sync_n") and (sy is None or sy.get("pairs", 0) < 3 or not sy.get("plays")):
+        problems.append("sync: %s" % (sy or res.get("errors")))
+    st = res.get("stall")
+    if settings.get("stall_n") and (st is None or len(st.get("rss_mb") or []) != st.get("freezes", 0) + 1
+                                    or not st.get("plays")):
+        problems.append("stall: %s" % (st or res.get("errors")))
     return problems
 
 
@@ -700,7 +772,7 @@ def main():
     p.add_argument("--runs", type=int)
     p.add_argument("--warmup", type=float)
     p.add_argument("--window", type=float)
-    p.add_argument("--skip", help="comma-separated: cost,floor,tuned,sync,capacity,levers")
+    p.add_argument("--skip", help="comma-separated: cost,floor,tuned,sync,stall,capacity,levers")
     p.add_argument("--long-seconds", type=float, help="length of the long mode's recording (default 1800)")
     p.add_argument("--capacity-hold", type=float, default=60.0)
     p.add_argument("--capacity-max", type=int, default=10)
