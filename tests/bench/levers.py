@@ -33,7 +33,7 @@ X264 = "x264enc speed-preset=veryfast tune=zerolatency bitrate={kbps} key-int-ma
 
 # reel's graph as its templates and C code build it today
 BASE = {
-    "decoder": "avdec_vp8 max-threads=1 direct-rendering=false",  # video decoder element with its properties
+    "decoder": "avdec_vp8 max-threads=1",  # video decoder element with its properties
     "dec_convert": "",                 # something between decoder and compositor
     "branch_scale": None,              # None: the compositor scales; else "videoscale method=..."
     "compositor": "max-threads=1",     # extra compositor properties
@@ -141,13 +141,11 @@ def _run_graph(files, opts, warmup, window, workdir, tag):
 # The levers measured, each as (name, what it changes, options). "reel" is reel's graph
 # as its templates and C code build it today; every other row changes one thing.
 LEVERS = [
-    ("reel", "reel's graph today: avdec_vp8 max-threads=1 direct-rendering=false, compositor max-threads=1 scaling bilinear (2 taps), "
+    ("reel", "reel's graph today: avdec_vp8 max-threads=1, compositor max-threads=1 scaling bilinear (2 taps), "
      "x264enc threads=1", {}),
     ("before", "reel's graph before tuning: avdec_vp8, compositor auto threads and its default cubic scaling, "
      "x264enc auto threads", {"decoder": "avdec_vp8", "compositor": "", "pad_extra": "", "encoder": X264}),
     ("avdec-auto", "decoder: avdec_vp8 with its automatic threads", {"decoder": "avdec_vp8"}),
-    ("avdec-direct", "decoder: avdec_vp8 max-threads=1 with direct rendering (every picture copied into a new block)",
-     {"decoder": "avdec_vp8 max-threads=1"}),
     ("vp8dec-1thread", "decoder: vp8dec threads=1 (libvpx)", {"decoder": "vp8dec threads=1"}),
     ("x264-auto", "encoder: x264enc automatic (sliced) threads", {"encoder": X264}),
     ("comp-auto", "compositor: automatic blending threads", {"compositor": ""}),
