@@ -233,9 +233,7 @@ class Bench:
             time.sleep(max(0.0, warmup - (time.monotonic() - t_post)))
             rec = d.get(rec["id"])
             path = d.output_path(rec)
-            live = sum(1 for p in rec.get("participants") or []
-                       for t in p.get("tracks") or [] if t.get("state") == "live")
-            res["live_tracks"] = live
+            res.update(b.live_summary(rec))
             w, media = b.fragment_window(path, d.pid, window)
             res.update(w.facts())
             res.update(media_s=round(media, 3), cpu_per_media_s=round(w.cpu / media, 4),
@@ -417,28 +415,48 @@ class Bench:
     def sync(self):
         """A/V sync: publisher S0 flashes white and beeps (3 kHz) at the same instant once
         a second; with sync_n > 1 it shares the grid with P1.. (their own tones). Offset
-        = beep - flash in the recorded file, per flash; drift = its slope."""
+        = beep - flash in the recorded file, per flash; drift = its slope. A recording
+        with fewer than 3 flash/beep pairs is recorded once more (both attempts are in
+        the JSON): on a shared machine a few seconds of stolen CPU can freeze one."""
         n, seconds = self.cfg["sync_n"], self.cfg["sync_s"]
         wanted = {"S0": "sync"}
         wanted.update({"P%d" % i: "p%d" % i for i in range(1, n)})
         self.publishers(wanted)
         src = b.sync_report(self.media["sync"], 1)
-        d = self.reeld("sync", tuned=False)
+        attempts = []
+        for attempt in range(2):
+            rep = self.sync_once(n, seconds, "sync" if attempt == 0 else "sync-%d" % (attempt + 1))
+            rep["source_offset_ms"] = src.get("offset_ms_median")
+            attempts.append(rep)
+            if rep.get("pairs", 0) >= 3:
+                break
+            b.note("sync: %d flash/beep pairs in the file (%s); recording again" % (rep.get("pairs", 0), rep))
+        rep = dict(attempts[-1])
+        if len(attempts) > 1:
+            rep["attempts"] = attempts
+        self.results["sync"] = rep
+
+    def sync_once(self, n, seconds, tag):
+        d = self.reeld(tag, tuned=False)
+        seen = {}
         try:
             rec = d.create(b.janus_body(self.env.url, ROOM, seconds + 120))
             d.wait_state(rec["id"], ("recording",), timeout=30)
             time.sleep(seconds)
+            seen = b.live_summary(d.get(rec["id"]))
             rec = d.stop_recording(rec["id"])
             path = d.output_path(rec)
         finally:
             d.stop()
         rep = b.sync_report(path, n)
-        rep["source_offset_ms"] = src.get("offset_ms_median")
+        rep.update(seen)
         rep["participants"] = n
         rep["seconds"] = seconds
         ok, err = b.plays(path)
         rep["plays"] = ok
-        self.results["sync"] = rep
+        if rep.get("pairs", 0) < 3:
+            rep["reeld_log_tail"] = d.log_tail(25)
+        return rep
 
     def long(self):
         """30 minutes of one 4-participant recording (S0 flashing and beeping, P1..P3):
@@ -696,6 +714,9 @@ def table(res):
                                                          fmt(sy.get("source_offset_ms"), 1)))
         lines.append("")
         lines.append("Offset = beep - flash (positive: sound late). Video is sampled at 30 fps, so one offset has +-17 ms of quantisation.")
+        if sy.get("attempts"):
+            lines.append("Recorded %d times: the first file held %s pairs (see the JSON)."
+                         % (len(sy["attempts"]), sy["attempts"][0].get("pairs")))
     lv = res.get("levers")
     if lv:
         lines.append("")
@@ -755,7 +776,12 @@ def smoke_check(res):
     settings = res.get("settings", {})
     sy = res.get("sync")
     if settings.get("sync_n") and (sy is None or sy.get("pairs", 0) < 3 or not sy.get("plays")):
-        problems.append("sync: %s" % (sy or res.get("errors")))
+        if sy is None:
+            problems.append("sync: %s" % res.get("errors"))
+        for a in (sy or {}).get("attempts") or ([sy] if sy else []):
+            brief = {k: v for k, v in a.items() if k != "reeld_log_tail"}
+            problems.append("sync: %s\n    reeld's log ends:\n      %s"
+                            % (brief, "\n      ".join((a.get("reeld_log_tail") or "").splitlines())))
     st = res.get("stall")
     if settings.get("stall_n") and (st is None or len(st.get("rss_mb") or []) != st.get("freezes", 0) + 1
                                     or not st.get("plays")):

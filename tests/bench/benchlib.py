@@ -945,6 +945,13 @@ def flash_onsets(times, frames, n):
     return onsets, k
 
 
+def live_summary(rec):
+    """What a recording's JSON says reel receives: participants, and tracks live."""
+    parts = rec.get("participants") or []
+    return {"participants_seen": len(parts),
+            "live_tracks": sum(1 for p in parts for t in p.get("tracks") or [] if t.get("state") == "live")}
+
+
 def sync_report(path, n, skip_s=2.0):
     """Pairs every flash with the beep nearest to it (within 0.5 s); offset = beep -
     flash (positive: the sound comes late). Drift = slope of offset over time. The
