@@ -136,7 +136,7 @@ class Bench:
         ok, why = janusenv.can_run()
         if not ok:
             raise RuntimeError("cannot build the Janus environment: " + why)
-        need = max(self.cfg["ns"] + [self.cfg["sync_n"], 4 if (self.cfg["capacity"] or self.cfg["long_s"]) else 0])
+        need = max(self.cfg["ns"] + [self.cfg["sync_n"], 4 if (self.cfg["capacity"] or self.cfg["long_s"] or self.cfg["stall_n"]) else 0])
         names = ["p%d" % i for i in range(need)] + (["sync"] if (self.cfg["sync_n"] or self.cfg["long_s"]) else [])
         if self.cfg["levers"]:
             names += ["p%d" % i for i in range(need, 9)] + ["p%d_low" % i for i in range(9)]
