@@ -442,8 +442,10 @@ class Bench:
         try:
             rec = d.create(b.janus_body(self.env.url, ROOM, seconds + 120))
             d.wait_state(rec["id"], ("recording",), timeout=30)
+            machine = b.Disturbance()
             time.sleep(seconds)
             seen = b.live_summary(d.get(rec["id"]))
+            seen.update(machine.report())
             rec = d.stop_recording(rec["id"])
             path = d.output_path(rec)
         finally:
@@ -464,15 +466,23 @@ class Bench:
         seconds = self.cfg["long_s"]
         self.publishers({"S0": "sync", "P1": "p1", "P2": "p2", "P3": "p3"})
         d = self.reeld("long", tuned=False)
-        samples = []
+        samples, disturbed = [], []
         try:
             rec = d.create(b.janus_body(self.env.url, ROOM, seconds + 300))
             d.wait_state(rec["id"], ("recording",), timeout=30)
             t0 = time.monotonic()
             c0 = b.proc_cpu(d.pid)
+            machine = b.Disturbance()
+            last = machine.report()
             while time.monotonic() - t0 < seconds:
                 time.sleep(10)
-                samples.append((round(time.monotonic() - t0, 1), round(b.proc_rss_mb(d.pid), 1)))
+                t = round(time.monotonic() - t0, 1)
+                samples.append((t, round(b.proc_rss_mb(d.pid), 1)))
+                now = machine.report()
+                step = {k: round(now[k] - last[k], 1) for k in now}
+                if step["udp_rcvbuf_errors"] or step["steal_s"] >= 1.0:
+                    disturbed.append([t, step["udp_rcvbuf_errors"], step["steal_s"]])
+                last = now
             cpu = (b.proc_cpu(d.pid) - c0) / (time.monotonic() - t0)
             rec = d.stop_recording(rec["id"], timeout=120)
             path = d.output_path(rec)
@@ -480,6 +490,9 @@ class Bench:
             d.stop(60)
         after2 = [r for t, r in samples if t >= 120]
         out = {"seconds": seconds, "rss_samples": samples, "cpu_per_media_s": round(cpu, 4)}
+        # 10-s samples in which datagrams were dropped at full sockets or the hypervisor
+        # took a second or more: [t, datagrams, steal s]
+        out.update(last, disturbed_samples=disturbed)
         if after2:
             import numpy as np
             ts = np.array([t for t, _ in samples if t >= 120])
@@ -500,6 +513,7 @@ class Bench:
         d = self.reeld("stall")
         out = {"freezes": freezes, "freeze_s": STALL_S, "settle_s": settle}
         path = None
+        machine = b.Disturbance()
         try:
             rec = d.create(b.janus_body(self.env.url, ROOM, 120 + (freezes + 1) * (settle + STALL_S + 5)))
             d.wait_state(rec["id"], ("recording",), timeout=30)
@@ -513,6 +527,7 @@ class Bench:
                     os.kill(d.pid, signal.SIGCONT)
                 time.sleep(settle)
                 rss.append(settled_rss_mb(d.pid))
+            out.update(machine.report())
             rec = d.stop_recording(rec["id"])
             out["state"] = rec.get("state")
             path = d.output_path(rec)
@@ -706,12 +721,13 @@ def table(res):
         lines.append("### A/V sync (flash + beep once a second, %d participants, %d s)" % (sy.get("participants", 0),
                                                                                             sy.get("seconds", 0)))
         lines.append("")
-        lines.append("| pairs | offset median ms | min / max ms | std ms | drift ms/min | source file offset ms |")
-        lines.append("|---|---|---|---|---|---|")
-        lines.append("| %s | %s | %s / %s | %s | %s | %s |" % (sy.get("pairs"), fmt(sy.get("offset_ms_median"), 1),
-                                                         fmt(sy.get("offset_ms_min"), 1), fmt(sy.get("offset_ms_max"), 1),
-                                                         fmt(sy.get("offset_ms_std"), 1), fmt(sy.get("drift_ms_per_min"), 2),
-                                                         fmt(sy.get("source_offset_ms"), 1)))
+        lines.append("| pairs | offset median ms | min / max ms | std ms | drift ms/min | source file offset ms "
+                     "| claps beyond 20 ms | datagrams dropped at full sockets |")
+        lines.append("|---|---|---|---|---|---|---|---|")
+        lines.append("| %s | %s | %s / %s | %s | %s | %s | %s | %s |" % (
+            sy.get("pairs"), fmt(sy.get("offset_ms_median"), 1), fmt(sy.get("offset_ms_min"), 1),
+            fmt(sy.get("offset_ms_max"), 1), fmt(sy.get("offset_ms_std"), 1), fmt(sy.get("drift_ms_per_min"), 2),
+            fmt(sy.get("source_offset_ms"), 1), sy.get("claps_beyond_20ms", "-"), sy.get("udp_rcvbuf_errors", "-")))
         lines.append("")
         lines.append("Offset = beep - flash (positive: sound late). Video is sampled at 30 fps, so one offset has +-17 ms of quantisation.")
         if sy.get("attempts"):
@@ -738,23 +754,31 @@ def table(res):
         lines.append("")
         lines.append("### Stalls: reeld frozen %.0f s, %d times (4 participants)" % (st["freeze_s"], st["freezes"]))
         lines.append("")
-        lines.append("| RSS before MB | RSS %d s after each freeze MB | growth MB | plays | tiles moving at the end |" % st["settle_s"])
-        lines.append("|---|---|---|---|---|")
-        lines.append("| %s | %s | %s | %s | %s |" % (fmt(st["rss_mb"][0], 1), ", ".join(fmt(x, 1) for x in st["rss_mb"][1:]),
-                                               fmt(st["rss_growth_mb"], 1), st.get("plays"),
-                                               ", ".join(fmt(x, 2) for x in st.get("tile_activity_at_end") or [])))
+        lines.append("| RSS before MB | RSS %d s after each freeze MB | growth MB | plays | tiles moving at the end "
+                     "| datagrams dropped at full sockets |" % st["settle_s"])
+        lines.append("|---|---|---|---|---|---|")
+        lines.append("| %s | %s | %s | %s | %s | %s |" % (fmt(st["rss_mb"][0], 1), ", ".join(fmt(x, 1) for x in st["rss_mb"][1:]),
+                                                    fmt(st["rss_growth_mb"], 1), st.get("plays"),
+                                                    ", ".join(fmt(x, 2) for x in st.get("tile_activity_at_end") or []),
+                                                    st.get("udp_rcvbuf_errors", "-")))
     lg = res.get("long")
     if lg:
         lines.append("")
         lines.append("### Long recording (%d s, 4 participants)" % lg.get("seconds", 0))
         lines.append("")
-        lines.append("| RSS at 2 min MB | RSS at end MB | growth MB | slope MB/10 min | cores | A/V offset ms | drift ms/min |")
-        lines.append("|---|---|---|---|---|---|---|")
+        lines.append("| RSS at 2 min MB | RSS at end MB | growth MB | max MB | cores | A/V offset ms | drift ms/min "
+                     "| claps / beyond 20 ms | datagrams dropped at full sockets | steal s |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|")
         sy = lg.get("sync", {})
-        lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (fmt(lg.get("rss_at_2min_mb"), 1), fmt(lg.get("rss_end_mb"), 1),
-                                                         fmt(lg.get("rss_growth_mb"), 1), fmt(lg.get("rss_slope_mb_per_10min"), 2),
-                                                         fmt(lg.get("cpu_per_media_s")), fmt(sy.get("offset_ms_median"), 1),
-                                                         fmt(sy.get("drift_ms_per_min"), 2)))
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s |" % (
+            fmt(lg.get("rss_at_2min_mb"), 1), fmt(lg.get("rss_end_mb"), 1), fmt(lg.get("rss_growth_mb"), 1),
+            fmt(lg.get("rss_max_mb"), 1), fmt(lg.get("cpu_per_media_s")), fmt(sy.get("offset_ms_median"), 1),
+            fmt(sy.get("drift_ms_per_min"), 2), sy.get("pairs"), sy.get("claps_beyond_20ms"),
+            lg.get("udp_rcvbuf_errors"), fmt(lg.get("steal_s"), 1)))
+        if lg.get("disturbed_samples"):
+            lines.append("")
+            lines.append("Disturbed 10-s samples (t s, datagrams dropped, steal s): %s"
+                         % "; ".join("%.0f, %d, %.1f" % tuple(x) for x in lg["disturbed_samples"]))
     if res.get("errors"):
         lines.append("")
         lines.append("Errors: %d (see the JSON)" % len(res["errors"]))

@@ -231,6 +231,32 @@ def proc_rss_mb(pid):
     return None
 
 
+def udp_rcvbuf_errors():
+    """UDP datagrams this network namespace's sockets dropped because their receive
+    buffer was full (/proc/net/snmp): a receiver that was not scheduled for a while."""
+    with open("/proc/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Udp:")]
+    return int(rows[1][rows[0].index("RcvbufErrors")])
+
+
+def steal_s():
+    """CPU time the hypervisor gave to others while this VM wanted it (all CPUs, s)."""
+    with open("/proc/stat") as f:
+        fields = f.readline().split()
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK") if len(fields) > 8 else 0.0
+
+
+class Disturbance:
+    """What the machine did to a case: datagrams dropped at full sockets and steal time."""
+
+    def __init__(self):
+        self.drops0, self.steal0 = udp_rcvbuf_errors(), steal_s()
+
+    def report(self):
+        return {"udp_rcvbuf_errors": udp_rcvbuf_errors() - self.drops0,
+                "steal_s": round(steal_s() - self.steal0, 1)}
+
+
 def proc_threads(pid):
     """{thread name: cpu seconds}, threads of the same name summed; names are what
     GStreamer gives its streaming threads (the element and pad, cut to 15 characters)."""
@@ -976,6 +1002,7 @@ def sync_report(path, n, skip_s=2.0):
         out.update(offset_ms_median=round(float(np.median(o)), 1), offset_ms_mean=round(float(o.mean()), 1),
                    offset_ms_min=round(float(o.min()), 1), offset_ms_max=round(float(o.max()), 1),
                    offset_ms_std=round(float(o.std()), 1),
+                   claps_beyond_20ms=int((abs(o) > 20.0).sum()),
                    drift_ms_per_min=round(float(slope * 60.0), 2),
                    first_to_last_ms=round(float(o[-3:].mean() - o[:3].mean()), 1),
                    span_s=round(float(t.max() - t.min()), 1))
