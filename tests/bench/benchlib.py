@@ -239,22 +239,16 @@ def udp_rcvbuf_errors():
     return int(rows[1][rows[0].index("RcvbufErrors")])
 
 
-def steal_s():
-    """CPU time the hypervisor gave to others while this VM wanted it (all CPUs, s)."""
-    with open("/proc/stat") as f:
-        fields = f.readline().split()
-    return int(fields[8]) / os.sysconf("SC_CLK_TCK") if len(fields) > 8 else 0.0
-
-
 class Disturbance:
-    """What the machine did to a case: datagrams dropped at full sockets and steal time."""
+    """What the machine did to a case: datagrams dropped at full sockets and steal time
+    (CPU time the hypervisor gave to others while this VM wanted it, all CPUs)."""
 
     def __init__(self):
-        self.drops0, self.steal0 = udp_rcvbuf_errors(), steal_s()
+        self.drops0, self.steal0 = udp_rcvbuf_errors(), machine_busy()[2]
 
     def report(self):
         return {"udp_rcvbuf_errors": udp_rcvbuf_errors() - self.drops0,
-                "steal_s": round(steal_s() - self.steal0, 1)}
+                "steal_s": round((machine_busy()[2] - self.steal0) / CLK_TCK, 1)}
 
 
 def proc_threads(pid):
